@@ -1,0 +1,64 @@
+package io.ds4j.client;
+
+import io.ds4j.client.internal.WorkerLink;
+
+/**
+ * The entry point of the SDK: a connection to the worker of this node (or the one given). Values move through the
+ * worker's shared-memory pool when the worker is on this host, inline over TCP otherwise.
+ *
+ * <pre>{@code
+ * try (DsClient client = DsClient.connect("127.0.0.1", 31501)) {
+ *     client.kv().set("req-42:0_1", payload);
+ * }
+ * }</pre>
+ */
+public final class DsClient implements AutoCloseable
+{
+    private final WorkerLink link;
+    private final KvClient kv;
+
+    private DsClient(final WorkerLink link)
+    {
+        this.link = link;
+        this.kv = new KvClient(link);
+    }
+
+    /**
+     * Connects with default options (connect timeout 9 s, shared memory when possible).
+     *
+     * @throws io.ds4j.common.DsException RPC_UNAVAILABLE when no worker answers there
+     */
+    public static DsClient connect(final String host, final int port)
+    {
+        return connect(ConnectOptions.builder(host, port).build());
+    }
+
+    public static DsClient connect(final ConnectOptions options)
+    {
+        return new DsClient(WorkerLink.connect(options));
+    }
+
+    /** The KV interface. */
+    public KvClient kv()
+    {
+        return kv;
+    }
+
+    /** True when values move through shared memory rather than inline over TCP. */
+    public boolean usesSharedMemory()
+    {
+        return link.state().sharedMemory();
+    }
+
+    /** The worker's address as it reported it (its id in the cluster). */
+    public String workerAddress()
+    {
+        return link.state().workerAddress();
+    }
+
+    @Override
+    public void close()
+    {
+        link.close();
+    }
+}

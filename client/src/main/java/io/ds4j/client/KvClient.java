@@ -1,0 +1,550 @@
+package io.ds4j.client;
+
+import io.ds4j.client.internal.Connection;
+import io.ds4j.client.internal.PoolMapping;
+import io.ds4j.client.internal.WorkerLink;
+import io.ds4j.common.DsException;
+import io.ds4j.common.ExistenceOpt;
+import io.ds4j.common.KeyRules;
+import io.ds4j.common.StatusCode;
+import io.ds4j.common.protocol.BodyReader;
+import io.ds4j.common.protocol.BodyWriter;
+import io.ds4j.common.protocol.MessageType;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The KV interface (upstream KVClient, spec §1.3). Single-key calls throw {@link DsException} on failure; batch calls
+ * return the keys that failed and throw only when every key failed. Keys follow the upstream's rules
+ * ({@link KeyRules}); batches hold fewer than 2000 keys for writes and at most 10,000 for reads.
+ */
+public final class KvClient
+{
+    private final WorkerLink link;
+
+    KvClient(final WorkerLink link)
+    {
+        this.link = link;
+    }
+
+    /** One failed key of a batch with the worker's reason. */
+    private record Failure(String key, StatusCode code, String message)
+    {
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    public void set(final String key, final byte[] value)
+    {
+        set(key, MemorySegment.ofArray(value), SetParam.DEFAULT);
+    }
+
+    public void set(final String key, final byte[] value, final SetParam param)
+    {
+        set(key, MemorySegment.ofArray(value), param);
+    }
+
+    /** Stores the bytes between the buffer's position and limit; the buffer itself is not changed. */
+    public void set(final String key, final ByteBuffer value)
+    {
+        set(key, MemorySegment.ofBuffer(value), SetParam.DEFAULT);
+    }
+
+    public void set(final String key, final ByteBuffer value, final SetParam param)
+    {
+        set(key, MemorySegment.ofBuffer(value), param);
+    }
+
+    public void set(final String key, final MemorySegment value)
+    {
+        set(key, value, SetParam.DEFAULT);
+    }
+
+    /**
+     * Stores {@code value} under {@code key}; an existing key gets a new version, unless the param says NX, which
+     * keeps the old value and succeeds. Values above the worker's inline threshold are copied once, straight into
+     * the shared pool.
+     *
+     * @throws DsException INVALID for a bad key or parameter, OUT_OF_MEMORY when the worker's pool is full
+     */
+    public void set(final String key, final MemorySegment value, final SetParam param)
+    {
+        KeyRules.check(key);
+        checkValueSize(value.byteSize());
+        final List<Failure> failures = link.invoke((connection, state) ->
+        {
+            if (state.sharedMemory() && value.byteSize() > state.inlineThreshold()
+                && param.existence() == ExistenceOpt.NONE)
+            {
+                return setThroughPool(connection, key, value, param);
+            }
+            checkFitsInFrame(state, value.byteSize());
+            final BodyWriter out = connection.begin(MessageType.KV_SET);
+            writeParam(out, param);
+            out.putInt(1).putString(key).putBytes(value);
+            return readFailures(connection.call(link.requestTimeoutMs()));
+        });
+        if (!failures.isEmpty())
+        {
+            throw new DsException(failures.getFirst().code, failures.getFirst().message);
+        }
+    }
+
+    private List<Failure> setThroughPool(final Connection connection, final String key, final MemorySegment value,
+        final SetParam param) throws IOException
+    {
+        final List<WritableBuffer> created = create(connection, link.state().mapping(), List.of(key),
+            new long[] {value.byteSize()}, param);
+        final WritableBuffer buffer = created.getFirst();
+        MemorySegment.copy(value, 0, buffer.contents(), 0, value.byteSize());
+        return publish(connection, created);
+    }
+
+    /** Stores {@code value} under a generated key and returns the key. */
+    public String setValue(final byte[] value, final SetParam param)
+    {
+        final String key = generateKey("");
+        set(key, value, param);
+        return key;
+    }
+
+    /**
+     * A new unique key: {@code prefix} followed by a random UUID. (The upstream's master returns a non-empty prefix
+     * unchanged, which is not unique; ds4j always appends the UUID.)
+     */
+    public String generateKey(final String prefix)
+    {
+        final String key = (prefix == null ? "" : prefix) + UUID.randomUUID();
+        KeyRules.check(key);
+        return key;
+    }
+
+    /**
+     * Stores several values with one request. Returns the keys that failed; throws only when all of them failed.
+     */
+    public List<String> mset(final List<String> keys, final List<byte[]> values, final SetParam param)
+    {
+        KeyRules.checkSetBatch(keys);
+        if (values == null || values.size() != keys.size())
+        {
+            throw new DsException(StatusCode.INVALID, "mset got " + keys.size() + " keys but "
+                + (values == null ? "no" : values.size()) + " values");
+        }
+        final List<Failure> failures = link.invoke((connection, state) ->
+        {
+            long total = 0;
+            for (final byte[] value : values)
+            {
+                total += value == null ? 0 : value.length;
+            }
+            checkFitsInFrame(state, total);
+            final BodyWriter out = connection.begin(MessageType.KV_SET);
+            writeParam(out, param);
+            out.putInt(keys.size());
+            for (int i = 0; i < keys.size(); i++)
+            {
+                out.putString(keys.get(i)).putBytes(values.get(i));
+            }
+            return readFailures(connection.call(link.requestTimeoutMs()));
+        });
+        return failedKeys(failures, keys.size(), "mset");
+    }
+
+    /**
+     * Allocates one writable region per key, to be filled in place and published with {@link #msetBuffer}. NX is
+     * not supported here (as upstream).
+     */
+    public List<WritableBuffer> mcreate(final List<String> keys, final List<Long> sizes, final SetParam param)
+    {
+        final long[] sizeArray = sizes.stream().mapToLong(Long::longValue).toArray();
+        return mcreate(keys, sizeArray, param);
+    }
+
+    public List<WritableBuffer> mcreate(final List<String> keys, final long[] sizes, final SetParam param)
+    {
+        KeyRules.checkSetBatch(keys);
+        if (sizes.length != keys.size())
+        {
+            throw new DsException(StatusCode.INVALID, "mcreate got " + keys.size() + " keys but " + sizes.length
+                + " sizes");
+        }
+        if (param.existence() == ExistenceOpt.NX)
+        {
+            throw new DsException(StatusCode.INVALID, "mcreate does not support ExistenceOpt.NX (as upstream)");
+        }
+        for (final String key : keys)
+        {
+            KeyRules.check(key);
+        }
+        for (final long size : sizes)
+        {
+            checkValueSize(size);
+        }
+        return link.invoke((connection, state) ->
+        {
+            if (state.sharedMemory())
+            {
+                return create(connection, state.mapping(), keys, sizes, param);
+            }
+            final List<WritableBuffer> local = new ArrayList<>(keys.size());
+            for (int i = 0; i < keys.size(); i++)
+            {
+                local.add(new WritableBuffer(keys.get(i), MemorySegment.ofArray(new byte[(int) sizes[i]]), param,
+                    link, null, 0));
+            }
+            return local;
+        });
+    }
+
+    private List<WritableBuffer> create(final Connection connection, final PoolMapping mapping,
+        final List<String> keys, final long[] sizes, final SetParam param) throws IOException
+    {
+        final BodyWriter out = connection.begin(MessageType.KV_CREATE);
+        writeParam(out, param);
+        out.putInt(keys.size());
+        for (int i = 0; i < keys.size(); i++)
+        {
+            out.putString(keys.get(i)).putLong(sizes[i]);
+        }
+        final BodyReader in = connection.call(link.requestTimeoutMs());
+        final int count = in.getCount(4, keys.size());
+        final List<WritableBuffer> buffers = new ArrayList<>(count);
+        DsException firstError = null;
+        for (int i = 0; i < count; i++)
+        {
+            final int status = in.getInt();
+            if (status != 0)
+            {
+                final DsException error = new DsException(StatusCode.of(status), keys.get(i) + ": " + in.getString());
+                firstError = firstError == null ? error : firstError;
+                continue;
+            }
+            final long allocationId = in.getLong();
+            final int segment = in.getInt();
+            final long dataOffset = in.getLong();
+            buffers.add(new WritableBuffer(keys.get(i), mapping.slice(segment, dataOffset, sizes[i], allocationId),
+                param, link, mapping, allocationId));
+        }
+        if (firstError != null)
+        {
+            // all or nothing: the caller gets no buffers, so give back the ones that were created
+            final BodyWriter abort = connection.beginNoReply(MessageType.KV_ABORT).putInt(buffers.size());
+            buffers.forEach(buffer -> abort.putLong(buffer.allocationId()));
+            connection.send();
+            throw firstError;
+        }
+        return buffers;
+    }
+
+    /** Publishes filled buffers from {@link #mcreate}. Returns the keys that failed; throws only if all failed. */
+    public List<String> msetBuffer(final List<WritableBuffer> buffers)
+    {
+        KeyRules.checkSetBatch(buffers);
+        for (final WritableBuffer buffer : buffers)
+        {
+            if (buffer.isPublished())
+            {
+                throw new DsException(StatusCode.INVALID, "buffer of key " + buffer.key() + " was already published");
+            }
+            if (buffer.mapping() != null)
+            {
+                buffer.mapping().checkValid();
+            }
+        }
+        final List<Failure> failures = link.invoke((connection, state) ->
+        {
+            if (buffers.getFirst().mapping() != null)
+            {
+                return publish(connection, buffers);
+            }
+            checkFitsInFrame(state, buffers.stream().mapToLong(WritableBuffer::size).sum());
+            final BodyWriter out = connection.begin(MessageType.KV_SET);
+            writeParam(out, buffers.getFirst().param());
+            out.putInt(buffers.size());
+            for (final WritableBuffer buffer : buffers)
+            {
+                out.putString(buffer.key()).putBytes(buffer.contents());
+            }
+            final List<Failure> result = readFailures(connection.call(link.requestTimeoutMs()));
+            buffers.forEach(WritableBuffer::markPublished);
+            return result;
+        });
+        return failedKeys(failures, buffers.size(), "msetBuffer");
+    }
+
+    private List<Failure> publish(final Connection connection, final List<WritableBuffer> buffers) throws IOException
+    {
+        final BodyWriter out = connection.begin(MessageType.KV_PUBLISH).putInt(buffers.size());
+        for (final WritableBuffer buffer : buffers)
+        {
+            out.putLong(buffer.allocationId());
+        }
+        final List<Failure> failures = readFailures(connection.call(link.requestTimeoutMs()));
+        buffers.forEach(WritableBuffer::markPublished);
+        return failures;
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /**
+     * The value of {@code key}.
+     *
+     * @throws DsException NOT_FOUND when the key does not exist
+     */
+    public byte[] get(final String key)
+    {
+        KeyRules.check(key);
+        return get(List.of(key), 0).getFirst();
+    }
+
+    /**
+     * The values of {@code keys}, aligned with them, null where a key does not exist. With {@code subTimeoutMs > 0}
+     * it waits up to that long for keys not yet set, returning as soon as all are there.
+     *
+     * @throws DsException NOT_FOUND when none of the keys exists
+     */
+    public List<byte[]> get(final List<String> keys, final long subTimeoutMs)
+    {
+        KeyRules.checkReadBatch(keys);
+        checkTimeout(subTimeoutMs);
+        final byte[][] values = link.invoke((connection, state) ->
+        {
+            writeGet(connection, keys, subTimeoutMs, false);
+            final BodyReader in = connection.call(link.requestTimeoutMs() + subTimeoutMs);
+            final int count = in.getCount(1, keys.size());
+            final byte[][] result = new byte[count][];
+            long[] releases = null;
+            int releaseCount = 0;
+            for (int i = 0; i < count; i++)
+            {
+                final int kind = in.getByte();
+                if (kind == 1)
+                {
+                    result[i] = in.getBytes();
+                }
+                else if (kind == 2)
+                {
+                    final long allocationId = in.getLong();
+                    final MemorySegment view = state.mapping().slice(in.getInt(), in.getLong(), in.getLong(),
+                        allocationId);
+                    result[i] = view.toArray(ValueLayout.JAVA_BYTE);
+                    if (releases == null)
+                    {
+                        releases = new long[count];
+                    }
+                    releases[releaseCount++] = allocationId;
+                }
+            }
+            if (releaseCount > 0)
+            {
+                final BodyWriter out = connection.beginNoReply(MessageType.RELEASE).putInt(releaseCount);
+                for (int i = 0; i < releaseCount; i++)
+                {
+                    out.putLong(releases[i]);
+                }
+                connection.send();
+            }
+            return result;
+        });
+        throwIfAllMissing(values, keys);
+        return Arrays.asList(values);
+    }
+
+    /**
+     * Zero-copy views of the values (null where a key does not exist): through shared memory each view is the
+     * worker's copy, read in place and kept for the view until it is closed. Close every buffer.
+     *
+     * @throws DsException NOT_FOUND when none of the keys exists
+     */
+    public List<ReadOnlyBuffer> getBuffers(final List<String> keys, final long subTimeoutMs)
+    {
+        KeyRules.checkReadBatch(keys);
+        checkTimeout(subTimeoutMs);
+        final ReadOnlyBuffer[] buffers = link.invoke((connection, state) ->
+        {
+            writeGet(connection, keys, subTimeoutMs, true);
+            final BodyReader in = connection.call(link.requestTimeoutMs() + subTimeoutMs);
+            final int count = in.getCount(1, keys.size());
+            final ReadOnlyBuffer[] result = new ReadOnlyBuffer[count];
+            for (int i = 0; i < count; i++)
+            {
+                final int kind = in.getByte();
+                if (kind == 1)
+                {
+                    result[i] = new ReadOnlyBuffer(keys.get(i), MemorySegment.ofArray(in.getBytes()), link, null, 0);
+                }
+                else if (kind == 2)
+                {
+                    final long allocationId = in.getLong();
+                    final MemorySegment view = state.mapping().slice(in.getInt(), in.getLong(), in.getLong(),
+                        allocationId);
+                    result[i] = new ReadOnlyBuffer(keys.get(i), view, link, state.mapping(), allocationId);
+                }
+            }
+            return result;
+        });
+        throwIfAllMissing(buffers, keys);
+        return Arrays.asList(buffers);
+    }
+
+    private static void writeGet(final Connection connection, final List<String> keys, final long subTimeoutMs,
+        final boolean views)
+    {
+        final BodyWriter out = connection.begin(MessageType.KV_GET).putLong(subTimeoutMs).putBoolean(views)
+            .putInt(keys.size());
+        for (final String key : keys)
+        {
+            out.putString(key);
+        }
+    }
+
+    /** Whether each key exists, aligned with {@code keys}. */
+    public List<Boolean> exist(final List<String> keys)
+    {
+        KeyRules.checkReadBatch(keys);
+        return link.invoke((connection, state) ->
+        {
+            writeKeys(connection.begin(MessageType.KV_EXIST), keys);
+            final BodyReader in = connection.call(link.requestTimeoutMs());
+            final int count = in.getCount(1, keys.size());
+            final List<Boolean> result = new ArrayList<>(count);
+            for (int i = 0; i < count; i++)
+            {
+                result.add(in.getBoolean());
+            }
+            return result;
+        });
+    }
+
+    // ---------------------------------------------------------------- deletes and TTL
+
+    /** Deletes the keys (a missing key is not a failure). Returns the keys that failed; throws if all failed. */
+    public List<String> delete(final List<String> keys)
+    {
+        KeyRules.checkReadBatch(keys);
+        final List<Failure> failures = link.invoke((connection, state) ->
+        {
+            writeKeys(connection.begin(MessageType.KV_DELETE), keys);
+            return readFailures(connection.call(link.requestTimeoutMs()));
+        });
+        return failedKeys(failures, keys.size(), "delete");
+    }
+
+    public void delete(final String key)
+    {
+        delete(List.of(key));
+    }
+
+    /**
+     * Sets (or with 0 clears) the keys' TTL in seconds, counted from now. Returns the keys that failed (NOT_FOUND
+     * for a key that does not exist); throws if all failed.
+     */
+    public List<String> expire(final List<String> keys, final int ttlSecond)
+    {
+        KeyRules.checkReadBatch(keys);
+        if (ttlSecond < 0)
+        {
+            throw new DsException(StatusCode.INVALID, "ttlSecond must be 0 (never expires) or positive");
+        }
+        final List<Failure> failures = link.invoke((connection, state) ->
+        {
+            writeKeys(connection.begin(MessageType.KV_EXPIRE).putInt(ttlSecond), keys);
+            return readFailures(connection.call(link.requestTimeoutMs()));
+        });
+        return failedKeys(failures, keys.size(), "expire");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static void writeParam(final BodyWriter out, final SetParam param)
+    {
+        out.putByte(param.writeMode().value()).putByte(param.existence().value()).putByte(param.cacheType().value())
+            .putInt(param.ttlSecond());
+    }
+
+    private static void writeKeys(final BodyWriter out, final List<String> keys)
+    {
+        out.putInt(keys.size());
+        for (final String key : keys)
+        {
+            out.putString(key);
+        }
+    }
+
+    private static List<Failure> readFailures(final BodyReader in)
+    {
+        final int count = in.getCount(12, Integer.MAX_VALUE);
+        if (count == 0)
+        {
+            return List.of();
+        }
+        final List<Failure> failures = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            failures.add(new Failure(in.getString(), StatusCode.of(in.getInt()), in.getString()));
+        }
+        return failures;
+    }
+
+    private static List<String> failedKeys(final List<Failure> failures, final int total, final String operation)
+    {
+        if (failures.isEmpty())
+        {
+            return List.of();
+        }
+        if (failures.size() == total)
+        {
+            final Failure first = failures.getFirst();
+            throw new DsException(first.code, operation + " failed for all " + total + " keys; first: " + first.key
+                + ": " + first.message);
+        }
+        return failures.stream().map(Failure::key).toList();
+    }
+
+    private static void throwIfAllMissing(final Object[] values, final List<String> keys)
+    {
+        for (final Object value : values)
+        {
+            if (value != null)
+            {
+                return;
+            }
+        }
+        throw new DsException(StatusCode.NOT_FOUND, keys.size() == 1 ? "key " + keys.getFirst() + " does not exist"
+            : "none of the " + keys.size() + " keys exists (first: " + keys.getFirst() + ")");
+    }
+
+    private static void checkTimeout(final long subTimeoutMs)
+    {
+        if (subTimeoutMs < 0)
+        {
+            throw new DsException(StatusCode.INVALID, "subTimeoutMs must be 0 (no waiting) or positive");
+        }
+    }
+
+    /** The worker sizes its frame limit to its pool, so a value that does not fit a frame cannot fit the pool. */
+    private static void checkFitsInFrame(final WorkerLink.State state, final long bytes)
+    {
+        if (bytes + (1 << 16) > state.maxFrameLength())
+        {
+            throw new DsException(StatusCode.OUT_OF_MEMORY, "a value of " + bytes + " bytes is larger than the"
+                + " worker's pool can hold (it accepts at most " + state.maxFrameLength() + " bytes per request)");
+        }
+    }
+
+    private static void checkValueSize(final long size)
+    {
+        if (size < 0 || size > Integer.MAX_VALUE - 8)
+        {
+            throw new DsException(StatusCode.INVALID, "a value must be 0.." + (Integer.MAX_VALUE - 8)
+                + " bytes, not " + size);
+        }
+    }
+}

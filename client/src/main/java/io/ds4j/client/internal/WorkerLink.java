@@ -1,0 +1,509 @@
+package io.ds4j.client.internal;
+
+import io.ds4j.client.ConnectOptions;
+import io.ds4j.common.DsException;
+import io.ds4j.common.StatusCode;
+import io.ds4j.common.protocol.BodyReader;
+import io.ds4j.common.protocol.FrameHeader;
+import io.ds4j.common.protocol.FramedChannel;
+import io.ds4j.common.protocol.MessageType;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Everything a client holds of its worker: the session (client id), the pool mapping, and a small pool of
+ * connections, one per thread that is inside a call, so concurrent callers never queue behind each other. When a
+ * connection breaks it reconnects (within client_reconnect_wait_s) and retries the call once; if the worker came
+ * back as a new generation, the old mapping is closed first so no view of the old worker is ever read.
+ */
+public final class WorkerLink implements AutoCloseable
+{
+    private static final System.Logger LOG = System.getLogger(WorkerLink.class.getName());
+    private static final long WATCHDOG_TICK_MS = 20;
+
+    /** What one successful HELLO established; replaced as a whole on reconnect. */
+    public record State(long epoch, long clientId, long generation, String workerAddress, PoolMapping mapping,
+        String unixSocketPath, int inlineThreshold, int heartbeatIntervalMs, int reconnectWaitMs, int maxFrameLength)
+    {
+        public boolean sharedMemory()
+        {
+            return mapping != null;
+        }
+    }
+
+    /** One request-response exchange on a borrowed connection. */
+    @FunctionalInterface
+    public interface Call<T>
+    {
+        T run(Connection connection, State state) throws IOException;
+    }
+
+    private record HelloReply(long clientId, long generation, String workerAddress, String unixSocketPath,
+        int inlineThreshold, int heartbeatIntervalMs, int clientDeadTimeoutS, int reconnectWaitS, int maxFrameLength,
+        boolean sharedMemory, List<PoolMapping.SegmentInfo> segments)
+    {
+    }
+
+    private final ConnectOptions options;
+    private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
+    private final Set<Connection> open = ConcurrentHashMap.newKeySet();
+    private final long pid = ProcessHandle.current().pid();
+    private volatile State state;
+    private volatile boolean closed;
+    private Thread watchdog;
+    private Thread heartbeat;
+
+    private WorkerLink(final ConnectOptions options)
+    {
+        this.options = options;
+    }
+
+    public static WorkerLink connect(final ConnectOptions options)
+    {
+        final WorkerLink link = new WorkerLink(options);
+        try
+        {
+            link.establish(0, null, 0);
+        }
+        catch (final IOException e)
+        {
+            throw new DsException(StatusCode.RPC_UNAVAILABLE, "cannot reach a worker at " + options.host() + ":"
+                + options.port() + ": " + e.getMessage() + "; is it running (bin/dscli start -w --worker_address "
+                + options.host() + ":" + options.port() + ")?", e);
+        }
+        link.watchdog = Thread.ofVirtual().name("ds4j-client-watchdog").start(link::watchLoop);
+        link.heartbeat = Thread.ofVirtual().name("ds4j-client-heartbeat").start(link::heartbeatLoop);
+        return link;
+    }
+
+    public State state()
+    {
+        return state;
+    }
+
+    /**
+     * HELLO over TCP; then, when allowed and the pool's files can be mapped here, a Unix-socket connection that
+     * joins the same session with shared memory.
+     */
+    private void establish(final long previousClientId, final PoolMapping previousMapping, final long previousEpoch)
+        throws IOException
+    {
+        final FramedChannel tcp = openTcp();
+        Connection first = null;
+        PoolMapping mapping = null;
+        HelloReply reply;
+        try
+        {
+            reply = hello(tcp, previousClientId, false);
+            if (options.transport() == ConnectOptions.Transport.AUTO && !reply.unixSocketPath().isEmpty())
+            {
+                mapping = previousMapping != null && previousMapping.valid()
+                    && previousMapping.generation() == reply.generation()
+                    ? previousMapping : PoolMapping.tryMap(reply.generation(), reply.segments());
+            }
+            if (mapping != null)
+            {
+                final FramedChannel unix = openUnix(reply.unixSocketPath());
+                final HelloReply shared = hello(unix, reply.clientId(), true);
+                if (shared.sharedMemory() && shared.clientId() == reply.clientId())
+                {
+                    tcp.close();
+                    first = new Connection(unix, previousEpoch + 1);
+                }
+                else
+                {
+                    unix.close();
+                    if (mapping != previousMapping)
+                    {
+                        mapping.close();
+                    }
+                    mapping = null;
+                }
+            }
+            if (first == null)
+            {
+                first = new Connection(tcp, previousEpoch + 1);
+            }
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            tcp.close();
+            if (mapping != null && mapping != previousMapping)
+            {
+                mapping.close();
+            }
+            throw e;
+        }
+        if (previousMapping != null && previousMapping != mapping)
+        {
+            previousMapping.close();
+        }
+        final int reconnectWaitMs = options.reconnectWaitMs() >= 0 ? options.reconnectWaitMs()
+            : reply.reconnectWaitS() * 1000;
+        state = new State(previousEpoch + 1, reply.clientId(), reply.generation(), reply.workerAddress(), mapping,
+            reply.unixSocketPath(), reply.inlineThreshold(), reply.heartbeatIntervalMs(), reconnectWaitMs,
+            reply.maxFrameLength());
+        open.add(first);
+        idle.offerFirst(first);
+    }
+
+    private FramedChannel openTcp() throws IOException
+    {
+        final SocketChannel socket = SocketChannel.open();
+        try
+        {
+            socket.socket().connect(new InetSocketAddress(options.host(), options.port()), options.connectTimeoutMs());
+            socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            return new FramedChannel(socket, FrameHeader.DEFAULT_MAX_FRAME_LENGTH);
+        }
+        catch (final IOException e)
+        {
+            socket.close();
+            throw e;
+        }
+    }
+
+    private static FramedChannel openUnix(final String path) throws IOException
+    {
+        final SocketChannel socket = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try
+        {
+            socket.connect(UnixDomainSocketAddress.of(path));
+            return new FramedChannel(socket, FrameHeader.DEFAULT_MAX_FRAME_LENGTH);
+        }
+        catch (final IOException e)
+        {
+            socket.close();
+            throw e;
+        }
+    }
+
+    private HelloReply hello(final FramedChannel channel, final long clientId, final boolean wantsSharedMemory)
+        throws IOException
+    {
+        final Connection connection = new Connection(channel, 0);
+        connection.begin(MessageType.HELLO).putInt(MessageType.PROTOCOL_VERSION).putLong(pid).putLong(clientId)
+            .putBoolean(wantsSharedMemory);
+        open.add(connection);
+        final BodyReader reply;
+        try
+        {
+            reply = connection.call(options.connectTimeoutMs());
+        }
+        finally
+        {
+            open.remove(connection);
+        }
+        final long id = reply.getLong();
+        final long generation = reply.getLong();
+        reply.getLong(); // worker pid: informational
+        final String address = reply.getString();
+        final String unixPath = reply.getString();
+        final int threshold = reply.getInt();
+        final int heartbeatMs = reply.getInt();
+        final int deadTimeoutS = reply.getInt();
+        final int reconnectS = reply.getInt();
+        final int maxFrame = reply.getInt();
+        final boolean shared = reply.getBoolean();
+        final int segmentCount = reply.getCount(16, 1024);
+        final List<PoolMapping.SegmentInfo> segments = new ArrayList<>(segmentCount);
+        for (int i = 0; i < segmentCount; i++)
+        {
+            segments.add(new PoolMapping.SegmentInfo(reply.getInt(), reply.getString(), reply.getLong()));
+        }
+        channel.maxFrameLength(maxFrame);
+        return new HelloReply(id, generation, address, unixPath, threshold, heartbeatMs, deadTimeoutS, reconnectS,
+            maxFrame, shared, segments);
+    }
+
+    /** A connection of the current session, new or idle. */
+    private Connection borrow(final State current) throws IOException
+    {
+        while (true)
+        {
+            final Connection candidate = idle.pollFirst();
+            if (candidate == null)
+            {
+                return openConnection(current);
+            }
+            if (candidate.epoch() == current.epoch() && candidate.isOpen())
+            {
+                return candidate;
+            }
+            discard(candidate);
+        }
+    }
+
+    private Connection openConnection(final State current) throws IOException
+    {
+        final FramedChannel channel = current.sharedMemory() ? openUnix(current.unixSocketPath()) : openTcp();
+        try
+        {
+            final HelloReply reply = hello(channel, current.clientId(), current.sharedMemory());
+            if (reply.clientId() != current.clientId() || reply.generation() != current.generation()
+                || reply.sharedMemory() != current.sharedMemory())
+            {
+                throw new IOException("the worker no longer knows this session (it restarted)");
+            }
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            channel.close();
+            throw e;
+        }
+        final Connection connection = new Connection(channel, current.epoch());
+        open.add(connection);
+        return connection;
+    }
+
+    private void giveBack(final Connection connection)
+    {
+        final State current = state;
+        if (!closed && connection.isOpen() && connection.epoch() == current.epoch())
+        {
+            idle.offerFirst(connection);
+        }
+        else
+        {
+            discard(connection);
+        }
+    }
+
+    private void discard(final Connection connection)
+    {
+        open.remove(connection);
+        connection.close();
+    }
+
+    /**
+     * Runs {@code call} on a connection; when the connection breaks, reconnects and runs it once more. Calls are
+     * safe to repeat: sets make a new version, reads and deletes are idempotent.
+     */
+    public <T> T invoke(final Call<T> call)
+    {
+        IOException lastFailure = null;
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            checkOpen();
+            final State current = state;
+            final Connection connection;
+            try
+            {
+                connection = borrow(current);
+            }
+            catch (final IOException e)
+            {
+                lastFailure = e;
+                reconnect(current.epoch());
+                continue;
+            }
+            try
+            {
+                final T result = call.run(connection, current);
+                giveBack(connection);
+                return result;
+            }
+            catch (final IOException e)
+            {
+                discard(connection);
+                lastFailure = e;
+                reconnect(current.epoch());
+            }
+            catch (final RuntimeException e)
+            {
+                giveBack(connection);
+                throw e;
+            }
+        }
+        throw new DsException(StatusCode.CLIENT_WORKER_DISCONNECT, "lost the connection to the worker at "
+            + options.host() + ":" + options.port() + " twice in one call: " + lastFailure);
+    }
+
+    /** Reconnects unless another thread already did since {@code failedEpoch}. */
+    private synchronized void reconnect(final long failedEpoch)
+    {
+        final State current = state;
+        if (current.epoch() != failedEpoch || closed)
+        {
+            return;
+        }
+        Connection stale;
+        while ((stale = idle.pollFirst()) != null)
+        {
+            discard(stale);
+        }
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(current.reconnectWaitMs());
+        IOException last = null;
+        do
+        {
+            try
+            {
+                establish(current.clientId(), current.mapping(), current.epoch());
+                if (state.generation() != current.generation())
+                {
+                    LOG.log(System.Logger.Level.WARNING, "worker at {0} restarted; buffers of its previous run are"
+                        + " invalid", current.workerAddress());
+                }
+                return;
+            }
+            catch (final IOException | DsException e)
+            {
+                last = e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+                sleepQuietly(100);
+            }
+        }
+        while (System.nanoTime() < deadline && !closed);
+        throw new DsException(StatusCode.CLIENT_WORKER_DISCONNECT, "lost the worker at " + options.host() + ":"
+            + options.port() + " and could not reconnect within " + current.reconnectWaitMs() + " ms (" + last
+            + "); check that the worker is running");
+    }
+
+    /** Returns views' references; the worker ignores ids it no longer knows. Never throws. */
+    public void release(final PoolMapping mapping, final long allocationId)
+    {
+        final State current = state;
+        if (closed || mapping != current.mapping() || !mapping.valid())
+        {
+            return;
+        }
+        try
+        {
+            invoke((connection, s) ->
+            {
+                if (s.mapping() == mapping)
+                {
+                    connection.beginNoReply(MessageType.RELEASE).putInt(1).putLong(allocationId);
+                    connection.send();
+                }
+                return null;
+            });
+        }
+        catch (final DsException e)
+        {
+            // the worker is gone: it reclaims this client's views on its own
+        }
+    }
+
+    /** Frees regions created but never published. Never throws. */
+    public void abort(final PoolMapping mapping, final long allocationId)
+    {
+        final State current = state;
+        if (closed || mapping != current.mapping() || !mapping.valid())
+        {
+            return;
+        }
+        try
+        {
+            invoke((connection, s) ->
+            {
+                connection.beginNoReply(MessageType.KV_ABORT).putInt(1).putLong(allocationId);
+                connection.send();
+                return null;
+            });
+        }
+        catch (final DsException e)
+        {
+            // the worker is gone: it reclaims this client's buffers on its own
+        }
+    }
+
+    public int requestTimeoutMs()
+    {
+        return options.requestTimeoutMs();
+    }
+
+    private void watchLoop()
+    {
+        while (!closed)
+        {
+            final long now = System.nanoTime();
+            for (final Connection connection : open)
+            {
+                connection.expireIfLate(now);
+            }
+            sleepQuietly(WATCHDOG_TICK_MS);
+        }
+    }
+
+    private void heartbeatLoop()
+    {
+        while (!closed)
+        {
+            sleepQuietly(state.heartbeatIntervalMs());
+            if (closed)
+            {
+                return;
+            }
+            try
+            {
+                invoke((connection, s) ->
+                {
+                    connection.begin(MessageType.HEARTBEAT);
+                    connection.call(options.requestTimeoutMs());
+                    return null;
+                });
+            }
+            catch (final DsException e)
+            {
+                LOG.log(System.Logger.Level.DEBUG, "heartbeat failed: {0}", e.getMessage());
+            }
+        }
+    }
+
+    private void checkOpen()
+    {
+        if (closed)
+        {
+            throw new DsException(StatusCode.INVALID, "this DsClient is closed");
+        }
+    }
+
+    private static void sleepQuietly(final long ms)
+    {
+        try
+        {
+            Thread.sleep(ms);
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        if (watchdog != null)
+        {
+            watchdog.interrupt();
+            heartbeat.interrupt();
+        }
+        for (final Connection connection : open)
+        {
+            connection.close();
+        }
+        open.clear();
+        idle.clear();
+        final PoolMapping mapping = state == null ? null : state.mapping();
+        if (mapping != null)
+        {
+            mapping.close();
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package io.ds4j.common.protocol;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.SocketChannel;
+
+/**
+ * A blocking socket (TCP or Unix domain) that sends and receives whole frames. It owns one reusable writer and one
+ * reusable read buffer, so steady traffic allocates nothing; it is used by one thread at a time.
+ */
+public final class FramedChannel implements Closeable
+{
+    private static final int INITIAL_CAPACITY = 64 * 1024;
+    private static final int SHRINK_ABOVE = 4 << 20;
+
+    private final SocketChannel channel;
+    private final BodyWriter writer;
+    private final BodyReader reader = new BodyReader();
+    private ByteBuffer readBuffer;
+    private MemorySegment readSegment;
+    /** First buffered byte not yet handed out in a frame. */
+    private int frameStart;
+    /** End of the bytes read from the socket so far. */
+    private int bufferedEnd;
+    private int maxFrameLength;
+
+    public FramedChannel(final SocketChannel channel, final int maxFrameLength)
+    {
+        this.channel = channel;
+        this.maxFrameLength = maxFrameLength;
+        this.writer = new BodyWriter(INITIAL_CAPACITY);
+        allocateReadBuffer(INITIAL_CAPACITY);
+    }
+
+    private void allocateReadBuffer(final int capacity)
+    {
+        readBuffer = ByteBuffer.allocateDirect(capacity).order(ByteOrder.LITTLE_ENDIAN);
+        readSegment = MemorySegment.ofBuffer(readBuffer);
+    }
+
+    public SocketChannel socket()
+    {
+        return channel;
+    }
+
+    /** The writer for the next outgoing frame; call {@link #send()} once it is filled. */
+    public BodyWriter writer()
+    {
+        return writer;
+    }
+
+    public void maxFrameLength(final int maxFrameLength)
+    {
+        this.maxFrameLength = maxFrameLength;
+    }
+
+    public int maxFrameLength()
+    {
+        return maxFrameLength;
+    }
+
+    public void send() throws IOException
+    {
+        final ByteBuffer frame = writer.finish().frame();
+        while (frame.hasRemaining())
+        {
+            channel.write(frame);
+        }
+    }
+
+    /**
+     * Blocks until one whole frame has arrived and returns a reader over it, valid until the next call. Reads take
+     * whatever the socket has, so a small frame costs one system call, and bytes of a following frame (a client may
+     * send a release right before its next request) stay buffered for the next call.
+     *
+     * @throws EOFException when the peer closed the connection
+     * @throws ProtocolException when the header is malformed; the caller closes the connection
+     */
+    public BodyReader receive() throws IOException
+    {
+        if (frameStart == bufferedEnd)
+        {
+            frameStart = 0;
+            bufferedEnd = 0;
+        }
+        buffer(FrameHeader.HEADER_LENGTH);
+        final int length = readBuffer.getInt(frameStart + FrameHeader.LENGTH_OFFSET);
+        if (length < FrameHeader.HEADER_LENGTH || length > maxFrameLength)
+        {
+            throw new ProtocolException("frame length " + length + " is outside " + FrameHeader.HEADER_LENGTH
+                + ".." + maxFrameLength);
+        }
+        buffer(length);
+        reader.wrap(readBuffer, readSegment, frameStart, length);
+        frameStart += length;
+        return reader;
+    }
+
+    /** Reads until at least {@code needed} bytes from frameStart are buffered, compacting or growing first. */
+    private void buffer(final int needed) throws IOException
+    {
+        if (bufferedEnd - frameStart >= needed)
+        {
+            return;
+        }
+        if (readBuffer.capacity() - frameStart < needed)
+        {
+            final ByteBuffer old = readBuffer;
+            final int pending = bufferedEnd - frameStart;
+            if (old.capacity() < needed)
+            {
+                allocateReadBuffer(Math.max(needed, (int) Math.min(maxFrameLength, 2L * old.capacity())));
+            }
+            readBuffer.put(0, old, frameStart, pending);
+            frameStart = 0;
+            bufferedEnd = pending;
+        }
+        final ByteBuffer target = readBuffer.duplicate().limit(readBuffer.capacity()).position(bufferedEnd);
+        while (bufferedEnd - frameStart < needed)
+        {
+            final int read = channel.read(target);
+            if (read < 0)
+            {
+                throw new EOFException(bufferedEnd == frameStart ? "peer closed the connection"
+                    : "peer closed the connection in the middle of a frame");
+            }
+            bufferedEnd += read;
+        }
+    }
+
+    /**
+     * Gives back buffers that one large frame grew, once nothing is pending: a connection that carried one 64 MiB
+     * value inline should not keep 64 MiB for the rest of its life.
+     */
+    public void shrinkIfLarge()
+    {
+        if (readBuffer.capacity() > SHRINK_ABOVE && bufferedEnd == frameStart)
+        {
+            allocateReadBuffer(INITIAL_CAPACITY);
+            frameStart = 0;
+            bufferedEnd = 0;
+        }
+        writer.shrinkIfLarge(SHRINK_ABOVE, INITIAL_CAPACITY);
+    }
+
+    @Override
+    public void close()
+    {
+        try
+        {
+            channel.close();
+        }
+        catch (final IOException ignored)
+        {
+            // closing a socket that is already broken has nothing left to report
+        }
+    }
+}

@@ -1,0 +1,457 @@
+package io.ds4j.worker.server;
+
+import io.ds4j.common.CacheType;
+import io.ds4j.common.DsException;
+import io.ds4j.common.ExistenceOpt;
+import io.ds4j.common.KeyRules;
+import io.ds4j.common.StatusCode;
+import io.ds4j.common.WriteMode;
+import io.ds4j.common.protocol.BodyReader;
+import io.ds4j.common.protocol.BodyWriter;
+import io.ds4j.common.protocol.FrameHeader;
+import io.ds4j.common.protocol.FramedChannel;
+import io.ds4j.common.protocol.MessageType;
+import io.ds4j.common.protocol.ProtocolException;
+import io.ds4j.worker.kv.KvService;
+import io.ds4j.worker.kv.SetParams;
+import io.ds4j.worker.store.StoredObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Serves one client connection on its own thread: reads a frame, executes it, answers, in order. Bodies are
+ * specified in docs/protocol.md. A malformed frame closes this connection with a logged reason; nothing else is
+ * affected.
+ */
+final class ConnectionHandler implements Runnable
+{
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionHandler.class);
+    /** Before HELLO a peer is unknown: frames stay small so garbage cannot make the worker allocate much. */
+    private static final int PRE_HELLO_MAX_FRAME = 64 * 1024;
+
+    private final WorkerServer server;
+    private final KvService kv;
+    private final FramedChannel channel;
+    private final boolean unixSocket;
+    private final String peer;
+    private ClientSession session;
+    private final List<String> keys = new ArrayList<>();
+
+    ConnectionHandler(final WorkerServer server, final FramedChannel channel, final boolean unixSocket,
+        final String peer)
+    {
+        this.server = server;
+        this.kv = server.kv();
+        this.channel = channel;
+        this.unixSocket = unixSocket;
+        this.peer = peer;
+        channel.maxFrameLength(PRE_HELLO_MAX_FRAME);
+    }
+
+    @Override
+    public void run()
+    {
+        try
+        {
+            while (true)
+            {
+                final BodyReader request = channel.receive();
+                if (request.isResponse())
+                {
+                    throw new ProtocolException("a client sent a response frame (type "
+                        + MessageType.name(request.type()) + ")");
+                }
+                if (session == null && request.type() != MessageType.HELLO)
+                {
+                    throw new ProtocolException("the first frame must be HELLO, got " + MessageType.name(request.type()));
+                }
+                if (session != null)
+                {
+                    session.touch();
+                }
+                handle(request);
+            }
+        }
+        catch (final EOFException e)
+        {
+            LOG.debug("{} closed the connection", peer);
+        }
+        catch (final ProtocolException e)
+        {
+            LOG.warn("closing connection from {}: malformed frame: {}", peer, e.getMessage());
+        }
+        catch (final IOException e)
+        {
+            LOG.debug("connection from {} failed: {}", peer, e.toString());
+        }
+        catch (final RuntimeException e)
+        {
+            LOG.error("closing connection from {} after an unexpected error", peer, e);
+        }
+        finally
+        {
+            channel.close();
+            if (session != null)
+            {
+                session.detach(channel);
+            }
+            server.connectionClosed(this);
+        }
+    }
+
+    void close()
+    {
+        channel.close();
+    }
+
+    private void handle(final BodyReader request) throws IOException
+    {
+        final short type = request.type();
+        final long correlation = request.correlationId();
+        final BodyWriter out = channel.writer();
+        try
+        {
+            switch (type)
+            {
+                case MessageType.HELLO -> hello(request, out);
+                case MessageType.HEARTBEAT -> out.beginResponse(type, correlation, 0);
+                case MessageType.KV_SET -> set(request, out);
+                case MessageType.KV_CREATE -> create(request, out);
+                case MessageType.KV_PUBLISH -> publish(request, out);
+                case MessageType.KV_ABORT -> abort(request);
+                case MessageType.KV_GET -> get(request, out);
+                case MessageType.RELEASE -> release(request);
+                case MessageType.KV_DELETE -> delete(request, out);
+                case MessageType.KV_EXIST -> exist(request, out);
+                case MessageType.KV_EXPIRE -> expire(request, out);
+                default -> throw new ProtocolException("unknown message type " + type);
+            }
+        }
+        catch (final DsException e)
+        {
+            request.skipRest();
+            out.beginResponse(type, correlation, e.code().value()).putString(e.detail());
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+            out.beginResponse(type, correlation, StatusCode.SHUTTING_DOWN.value()).putString("worker is stopping");
+        }
+        if (request.expectsReply())
+        {
+            channel.send();
+        }
+        channel.shrinkIfLarge();
+    }
+
+    private void hello(final BodyReader request, final BodyWriter out)
+    {
+        final int version = request.getInt();
+        final long pid = request.getLong();
+        final long clientId = request.getLong();
+        final boolean wantsSharedMemory = request.getBoolean();
+        if (version != MessageType.PROTOCOL_VERSION)
+        {
+            throw new DsException(StatusCode.CLIENT_WORKER_VERSION_MISMATCH, "client speaks protocol " + version
+                + ", this worker speaks " + MessageType.PROTOCOL_VERSION + "; use a matching ds4j client");
+        }
+        if (session != null)
+        {
+            throw new ProtocolException("HELLO sent twice on one connection");
+        }
+        session = server.sessions().join(clientId, pid);
+        session.attach(channel);
+        if (wantsSharedMemory && unixSocket && server.sharedMemoryEnabled())
+        {
+            session.sharedMemory(true);
+        }
+        channel.maxFrameLength(server.maxFrameLength());
+        out.beginResponse(MessageType.HELLO, request.correlationId(), 0)
+            .putLong(session.clientId())
+            .putLong(server.generation())
+            .putLong(ProcessHandle.current().pid())
+            .putString(server.workerAddress())
+            .putString(server.sharedMemoryEnabled() ? server.unixSocketPath() : "")
+            .putInt(server.inlineThreshold())
+            .putInt(server.config().heartbeatIntervalMs())
+            .putInt(server.config().clientDeadTimeoutS())
+            .putInt(server.config().clientReconnectWaitS())
+            .putInt(server.maxFrameLength())
+            .putBoolean(session.sharedMemory());
+        if (server.sharedMemoryEnabled())
+        {
+            out.putInt(1).putInt(0).putString(kv.pool().path().toString()).putLong(kv.pool().segment().byteSize());
+        }
+        else
+        {
+            out.putInt(0);
+        }
+    }
+
+    private static SetParams readParams(final BodyReader request)
+    {
+        final WriteMode writeMode = WriteMode.of(request.getByte());
+        final ExistenceOpt existence = ExistenceOpt.of(request.getByte());
+        final CacheType cacheType = CacheType.of(request.getByte());
+        return new SetParams(writeMode, existence, cacheType, request.getInt());
+    }
+
+    private void set(final BodyReader request, final BodyWriter out)
+    {
+        final SetParams params = readParams(request);
+        final int count = setBatchCount(request, 8);
+        final FailedKeys failed = new FailedKeys(out, request.correlationId(), MessageType.KV_SET);
+        for (int i = 0; i < count; i++)
+        {
+            final String key = request.getString();
+            final MemorySegment value = request.getBytesInPlace();
+            try
+            {
+                kv.set(key, value, params);
+            }
+            catch (final DsException e)
+            {
+                failed.add(key, e);
+            }
+        }
+        failed.finish();
+    }
+
+    private void create(final BodyReader request, final BodyWriter out)
+    {
+        if (!session.sharedMemory())
+        {
+            throw new DsException(StatusCode.NOT_SUPPORTED, "KV_CREATE needs a shared-memory session;"
+                + " a client over TCP sends values inline");
+        }
+        final SetParams params = readParams(request);
+        if (params.existence() == ExistenceOpt.NX)
+        {
+            throw new DsException(StatusCode.INVALID, "mcreate does not support ExistenceOpt.NX (as upstream)");
+        }
+        final int count = setBatchCount(request, 12);
+        out.beginResponse(MessageType.KV_CREATE, request.correlationId(), 0).putInt(count);
+        for (int i = 0; i < count; i++)
+        {
+            final String key = request.getString();
+            final long size = request.getLong();
+            try
+            {
+                final StoredObject object = kv.create(key, size);
+                if (!session.addPending(new ClientSession.Pending(key, object, params)))
+                {
+                    object.release();
+                    throw new DsException(StatusCode.CLIENT_WORKER_DISCONNECT, "session was reclaimed");
+                }
+                out.putInt(0).putLong(object.allocationId()).putInt(object.segmentIndex()).putLong(object.dataOffset());
+            }
+            catch (final DsException e)
+            {
+                out.putInt(e.code().value()).putString(e.detail());
+            }
+        }
+    }
+
+    private void publish(final BodyReader request, final BodyWriter out)
+    {
+        final int count = setBatchCount(request, 8);
+        final FailedKeys failed = new FailedKeys(out, request.correlationId(), MessageType.KV_PUBLISH);
+        for (int i = 0; i < count; i++)
+        {
+            final long allocationId = request.getLong();
+            final ClientSession.Pending created = session.takePending(allocationId);
+            if (created == null)
+            {
+                failed.add("#" + allocationId, new DsException(StatusCode.BUFFER_DEPRECATED, "buffer "
+                    + allocationId + " is not a pending buffer of this client (published, aborted or reclaimed)"));
+                continue;
+            }
+            try
+            {
+                kv.publish(created.key(), created.object(), created.params());
+            }
+            catch (final DsException e)
+            {
+                created.object().release();
+                failed.add(created.key(), e);
+            }
+        }
+        failed.finish();
+    }
+
+    private void abort(final BodyReader request)
+    {
+        final int count = request.getCount(8, Integer.MAX_VALUE);
+        for (int i = 0; i < count; i++)
+        {
+            final ClientSession.Pending created = session.takePending(request.getLong());
+            if (created != null)
+            {
+                created.object().release();
+            }
+        }
+    }
+
+    private void get(final BodyReader request, final BodyWriter out) throws InterruptedException
+    {
+        final long subTimeoutMs = request.getLong();
+        final boolean views = request.getBoolean();
+        readKeys(request);
+        final StoredObject[] found = kv.get(keys, subTimeoutMs);
+        out.beginResponse(MessageType.KV_GET, request.correlationId(), 0).putInt(found.length);
+        final boolean shared = session.sharedMemory();
+        final int threshold = server.inlineThreshold();
+        for (final StoredObject object : found)
+        {
+            if (object == null)
+            {
+                out.putByte(0);
+            }
+            else if (shared && (views || object.dataSize() > threshold) && session.pin(object))
+            {
+                // the reference taken by the lookup now belongs to the client's view until it releases it
+                out.putByte(2).putLong(object.allocationId()).putInt(object.segmentIndex())
+                    .putLong(object.dataOffset()).putLong(object.dataSize());
+            }
+            else
+            {
+                try
+                {
+                    out.putByte(1).putBytes(object.data());
+                }
+                finally
+                {
+                    object.release();
+                }
+            }
+        }
+    }
+
+    private void release(final BodyReader request)
+    {
+        final int count = request.getCount(8, Integer.MAX_VALUE);
+        for (int i = 0; i < count; i++)
+        {
+            session.release(request.getLong());
+        }
+    }
+
+    private void delete(final BodyReader request, final BodyWriter out)
+    {
+        readKeys(request);
+        final FailedKeys failed = new FailedKeys(out, request.correlationId(), MessageType.KV_DELETE);
+        for (final String key : keys)
+        {
+            try
+            {
+                kv.delete(key);
+            }
+            catch (final DsException e)
+            {
+                failed.add(key, e);
+            }
+        }
+        failed.finish();
+    }
+
+    private void exist(final BodyReader request, final BodyWriter out)
+    {
+        readKeys(request);
+        for (final String key : keys)
+        {
+            KeyRules.check(key);
+        }
+        out.beginResponse(MessageType.KV_EXIST, request.correlationId(), 0).putInt(keys.size());
+        for (final String key : keys)
+        {
+            out.putBoolean(kv.exists(key));
+        }
+    }
+
+    private void expire(final BodyReader request, final BodyWriter out)
+    {
+        final int ttlSecond = request.getInt();
+        readKeys(request);
+        final FailedKeys failed = new FailedKeys(out, request.correlationId(), MessageType.KV_EXPIRE);
+        for (final String key : keys)
+        {
+            try
+            {
+                kv.expire(key, ttlSecond);
+            }
+            catch (final DsException e)
+            {
+                failed.add(key, e);
+            }
+        }
+        failed.finish();
+    }
+
+    private static int setBatchCount(final BodyReader request, final int minItemBytes)
+    {
+        final int count = request.getCount(minItemBytes, Integer.MAX_VALUE);
+        if (count == 0 || count >= KeyRules.MAX_SET_BATCH_EXCLUSIVE)
+        {
+            throw new DsException(StatusCode.INVALID, "a set batch holds " + count + " keys; it must hold 1.."
+                + (KeyRules.MAX_SET_BATCH_EXCLUSIVE - 1));
+        }
+        return count;
+    }
+
+    private void readKeys(final BodyReader request)
+    {
+        final int count = request.getCount(4, Integer.MAX_VALUE);
+        if (count == 0 || count > KeyRules.MAX_READ_BATCH)
+        {
+            throw new DsException(StatusCode.INVALID, "a batch holds " + count + " keys; it must hold 1.."
+                + KeyRules.MAX_READ_BATCH);
+        }
+        keys.clear();
+        for (int i = 0; i < count; i++)
+        {
+            keys.add(request.getString());
+        }
+    }
+
+    /**
+     * The failed-keys answer of batch calls: status OK, then (key, code, message) per failed key. The count is
+     * patched in at the end, so keys are written as they fail without a second list.
+     */
+    private static final class FailedKeys
+    {
+        private final BodyWriter out;
+        private final int countPosition;
+        private int count;
+
+        FailedKeys(final BodyWriter out, final long correlationId, final short type)
+        {
+            this.out = out;
+            out.beginResponse(type, correlationId, 0);
+            countPosition = out.position();
+            out.putInt(0);
+        }
+
+        void add(final String key, final DsException e)
+        {
+            out.putString(key).putInt(e.code().value()).putString(e.detail());
+            count++;
+        }
+
+        void finish()
+        {
+            out.putIntAt(countPosition, count);
+        }
+    }
+
+    static int frameLimit(final long poolBytes)
+    {
+        return (int) Math.min(FrameHeader.ABSOLUTE_MAX_FRAME_LENGTH,
+            Math.max(FrameHeader.DEFAULT_MAX_FRAME_LENGTH, poolBytes + (1 << 20)));
+    }
+}
