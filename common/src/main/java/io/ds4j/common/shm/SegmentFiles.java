@@ -43,6 +43,9 @@ public final class SegmentFiles
     }
 
     private static final int O_RDWR = 2;
+    /** Owner and group (the worker's user and its clients) read and write; nobody else sees the values. */
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> SEGMENT_MODE =
+        PosixFilePermissions.fromString("rw-rw----");
 
     private SegmentFiles()
     {
@@ -71,14 +74,16 @@ public final class SegmentFiles
     }
 
     /**
-     * Creates {@code path} (mode 0600, or 0660 when {@code groupReadable}), reserves {@code size} bytes and maps
-     * it read-write in {@code arena}.
+     * Creates {@code path} with mode 0660, reserves {@code size} bytes (when {@code reserve}) and maps it read-write
+     * in {@code arena}.
      */
     public static MemorySegment create(final Path path, final long size, final Arena arena, final boolean reserve)
         throws IOException
     {
         Files.deleteIfExists(path);
-        Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-rw----")));
+        Files.createFile(path, PosixFilePermissions.asFileAttribute(SEGMENT_MODE));
+        // the creating process's umask may have masked the group bits: clients of the worker's group map it too
+        Files.setPosixFilePermissions(path, SEGMENT_MODE);
         if (reserve)
         {
             fallocate(path, size);
