@@ -40,6 +40,7 @@ public final class Worker implements AutoCloseable
     private SessionRegistry sessions;
     private WorkerServer server;
     private ScheduledExecutorService housekeeping;
+    private boolean closed;
 
     public Worker(final WorkerConfig config)
     {
@@ -48,7 +49,7 @@ public final class Worker implements AutoCloseable
         this.ring = HashRing.standalone(config.workerAddress().toString());
     }
 
-    public void start() throws IOException
+    public synchronized void start() throws IOException
     {
         if (!config.etcdAddress().isEmpty())
         {
@@ -110,8 +111,13 @@ public final class Worker implements AutoCloseable
     }
 
     @Override
-    public void close()
+    public synchronized void close()
     {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
         LOG.info("worker {} stopping", config.workerAddress());
         deleteQuietly(config.readyCheckPath());
         if (housekeeping != null)

@@ -38,6 +38,8 @@ public final class WorkerMain
         }
         configureLogging(config);
         final Worker worker = new Worker(config);
+        // registered before start: a SIGTERM while the pool is still being reserved must clean up what exists
+        Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "ds4j-shutdown"));
         try
         {
             worker.start();
@@ -46,11 +48,9 @@ public final class WorkerMain
         {
             org.slf4j.LoggerFactory.getLogger(WorkerMain.class).error("start failed", e);
             System.err.println(START_FAILURE_PREFIX + e.getMessage());
-            worker.close();
             System.exit(1);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "ds4j-shutdown"));
         // every serving thread is a daemon; main holds the process up until SIGTERM runs the shutdown hook
         try
         {
