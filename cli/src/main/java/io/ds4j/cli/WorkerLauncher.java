@@ -25,10 +25,10 @@ import java.util.function.Consumer;
 public final class WorkerLauncher
 {
     /** The worker's main class, also how {@link #findWorkers} recognizes a worker process. */
-    public static final String MAIN_CLASS = "io.ds4j.worker.WorkerMain";
+    public static final String MAIN_CLASS = io.ds4j.worker.WorkerMain.class.getName();
 
     /** The line a worker prints to stderr when it cannot start. */
-    public static final String FAILURE_MARKER = "ds4j worker failed to start:";
+    public static final String FAILURE_MARKER = io.ds4j.worker.WorkerMain.START_FAILURE_PREFIX.strip();
 
     /** The file under {@code log_dir} that receives the worker's stdout and stderr. */
     public static final String OUT_FILE = "worker.out";
