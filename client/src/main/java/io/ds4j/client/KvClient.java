@@ -85,7 +85,7 @@ public final class KvClient
             {
                 return setThroughPool(connection, key, value, param);
             }
-            checkFitsInFrame(state, value.byteSize());
+            checkFitsInFrame(state, value.byteSize() + entryOverhead(key));
             final BodyWriter out = connection.begin(MessageType.KV_SET);
             writeParam(out, param);
             out.putInt(1).putString(key).putBytes(value);
@@ -137,14 +137,19 @@ public final class KvClient
             throw new DsException(StatusCode.INVALID, "mset got " + keys.size() + " keys but "
                 + (values == null ? "no" : values.size()) + " values");
         }
+        long total = 0;
+        for (int i = 0; i < keys.size(); i++)
+        {
+            if (values.get(i) == null)
+            {
+                throw new DsException(StatusCode.INVALID, "mset value of key " + keys.get(i) + " is null");
+            }
+            total += values.get(i).length + entryOverhead(keys.get(i));
+        }
+        final long frameBytes = total;
         final List<Failure> failures = link.invoke((connection, state) ->
         {
-            long total = 0;
-            for (final byte[] value : values)
-            {
-                total += value == null ? 0 : value.length;
-            }
-            checkFitsInFrame(state, total);
+            checkFitsInFrame(state, frameBytes);
             final BodyWriter out = connection.begin(MessageType.KV_SET);
             writeParam(out, param);
             out.putInt(keys.size());
@@ -264,16 +269,25 @@ public final class KvClient
             {
                 return publish(connection, buffers);
             }
-            checkFitsInFrame(state, buffers.stream().mapToLong(WritableBuffer::size).sum());
-            final BodyWriter out = connection.begin(MessageType.KV_SET);
-            writeParam(out, buffers.getFirst().param());
-            out.putInt(buffers.size());
-            for (final WritableBuffer buffer : buffers)
+            // inline: one KV_SET per distinct SetParam, since a frame carries one param for all its values
+            final List<Failure> result = new ArrayList<>();
+            final List<WritableBuffer> remaining = new ArrayList<>(buffers);
+            while (!remaining.isEmpty())
             {
-                out.putString(buffer.key()).putBytes(buffer.contents());
+                final SetParam param = remaining.getFirst().param();
+                final List<WritableBuffer> group = remaining.stream().filter(b -> b.param().equals(param)).toList();
+                remaining.removeAll(group);
+                checkFitsInFrame(state, group.stream().mapToLong(b -> b.size() + entryOverhead(b.key())).sum());
+                final BodyWriter out = connection.begin(MessageType.KV_SET);
+                writeParam(out, param);
+                out.putInt(group.size());
+                for (final WritableBuffer buffer : group)
+                {
+                    out.putString(buffer.key()).putBytes(buffer.contents());
+                }
+                result.addAll(readFailures(connection.call(link.requestTimeoutMs())));
+                group.forEach(WritableBuffer::markPublished);
             }
-            final List<Failure> result = readFailures(connection.call(link.requestTimeoutMs()));
-            buffers.forEach(WritableBuffer::markPublished);
             return result;
         });
         return failedKeys(failures, buffers.size(), "msetBuffer");
@@ -527,6 +541,12 @@ public final class KvClient
         {
             throw new DsException(StatusCode.INVALID, "subTimeoutMs must be 0 (no waiting) or positive");
         }
+    }
+
+    /** Bytes a key adds to a KV_SET frame besides its value: the key and the two length words. */
+    private static long entryOverhead(final String key)
+    {
+        return 8L + key.length();
     }
 
     /** The worker sizes its frame limit to its pool, so a value that does not fit a frame cannot fit the pool. */

@@ -6,6 +6,7 @@ import io.ds4j.common.protocol.BodyReader;
 import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.FramedChannel;
+import io.ds4j.common.protocol.ProtocolException;
 
 import java.io.IOException;
 
@@ -73,6 +74,12 @@ public final class Connection
             channel.shrinkIfLarge();
             return response;
         }
+        catch (final ProtocolException e)
+        {
+            // what is left in the buffer cannot be trusted: this connection is done
+            channel.close();
+            throw new DsException(StatusCode.RUNTIME_ERROR, "malformed response from the worker: " + e.getMessage());
+        }
         catch (final IOException e)
         {
             if (timedOut)
@@ -97,6 +104,11 @@ public final class Connection
             timedOut = true;
             channel.close();
         }
+    }
+
+    void maxFrameLength(final int maxFrameLength)
+    {
+        channel.maxFrameLength(maxFrameLength);
     }
 
     boolean isOpen()

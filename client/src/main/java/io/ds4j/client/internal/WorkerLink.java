@@ -72,17 +72,19 @@ public final class WorkerLink implements AutoCloseable
     public static WorkerLink connect(final ConnectOptions options)
     {
         final WorkerLink link = new WorkerLink(options);
+        // the watchdog runs first: a worker that accepts but never answers HELLO must not hang connect()
+        link.watchdog = Thread.ofVirtual().name("ds4j-client-watchdog").start(link::watchLoop);
         try
         {
             link.establish(0, null, 0);
         }
-        catch (final IOException e)
+        catch (final IOException | DsException e)
         {
+            link.close();
             throw new DsException(StatusCode.RPC_UNAVAILABLE, "cannot reach a worker at " + options.host() + ":"
                 + options.port() + ": " + e.getMessage() + "; is it running (bin/dscli start -w --worker_address "
                 + options.host() + ":" + options.port() + ")?", e);
         }
-        link.watchdog = Thread.ofVirtual().name("ds4j-client-watchdog").start(link::watchLoop);
         link.heartbeat = Thread.ofVirtual().name("ds4j-client-heartbeat").start(link::heartbeatLoop);
         return link;
     }
@@ -99,27 +101,31 @@ public final class WorkerLink implements AutoCloseable
     private void establish(final long previousClientId, final PoolMapping previousMapping, final long previousEpoch)
         throws IOException
     {
-        final FramedChannel tcp = openTcp();
+        final long epoch = previousEpoch + 1;
+        final Connection tcp = new Connection(openTcp(), epoch);
         Connection first = null;
         PoolMapping mapping = null;
-        HelloReply reply;
+        final HelloReply reply;
         try
         {
             reply = hello(tcp, previousClientId, false);
+            // the old mapping stays only for the same worker run AND the same session: a session the worker
+            // reclaimed lost its pins, so views of it could see reused memory and must fail instead
+            final boolean sameSession = previousMapping != null && previousMapping.valid()
+                && previousMapping.generation() == reply.generation() && previousClientId == reply.clientId();
             if (options.transport() == ConnectOptions.Transport.AUTO && !reply.unixSocketPath().isEmpty())
             {
-                mapping = previousMapping != null && previousMapping.valid()
-                    && previousMapping.generation() == reply.generation()
-                    ? previousMapping : PoolMapping.tryMap(reply.generation(), reply.segments());
+                mapping = sameSession ? previousMapping : PoolMapping.tryMap(reply.generation(), reply.segments());
             }
             if (mapping != null)
             {
-                final FramedChannel unix = openUnix(reply.unixSocketPath());
+                final Connection unix = new Connection(openUnix(reply.unixSocketPath()), epoch);
                 final HelloReply shared = hello(unix, reply.clientId(), true);
-                if (shared.sharedMemory() && shared.clientId() == reply.clientId())
+                if (shared.sharedMemory() && shared.clientId() == reply.clientId()
+                    && shared.generation() == reply.generation())
                 {
                     tcp.close();
-                    first = new Connection(unix, previousEpoch + 1);
+                    first = unix;
                 }
                 else
                 {
@@ -133,7 +139,7 @@ public final class WorkerLink implements AutoCloseable
             }
             if (first == null)
             {
-                first = new Connection(tcp, previousEpoch + 1);
+                first = tcp;
             }
         }
         catch (final IOException | RuntimeException e)
@@ -151,7 +157,7 @@ public final class WorkerLink implements AutoCloseable
         }
         final int reconnectWaitMs = options.reconnectWaitMs() >= 0 ? options.reconnectWaitMs()
             : reply.reconnectWaitS() * 1000;
-        state = new State(previousEpoch + 1, reply.clientId(), reply.generation(), reply.workerAddress(), mapping,
+        state = new State(epoch, reply.clientId(), reply.generation(), reply.workerAddress(), mapping,
             reply.unixSocketPath(), reply.inlineThreshold(), reply.heartbeatIntervalMs(), reconnectWaitMs,
             reply.maxFrameLength());
         open.add(first);
@@ -189,10 +195,9 @@ public final class WorkerLink implements AutoCloseable
         }
     }
 
-    private HelloReply hello(final FramedChannel channel, final long clientId, final boolean wantsSharedMemory)
+    private HelloReply hello(final Connection connection, final long clientId, final boolean wantsSharedMemory)
         throws IOException
     {
-        final Connection connection = new Connection(channel, 0);
         connection.begin(MessageType.HELLO).putInt(MessageType.PROTOCOL_VERSION).putLong(pid).putLong(clientId)
             .putBoolean(wantsSharedMemory);
         open.add(connection);
@@ -222,7 +227,7 @@ public final class WorkerLink implements AutoCloseable
         {
             segments.add(new PoolMapping.SegmentInfo(reply.getInt(), reply.getString(), reply.getLong()));
         }
-        channel.maxFrameLength(maxFrame);
+        connection.maxFrameLength(maxFrame);
         return new HelloReply(id, generation, address, unixPath, threshold, heartbeatMs, deadTimeoutS, reconnectS,
             maxFrame, shared, segments);
     }
@@ -247,22 +252,22 @@ public final class WorkerLink implements AutoCloseable
 
     private Connection openConnection(final State current) throws IOException
     {
-        final FramedChannel channel = current.sharedMemory() ? openUnix(current.unixSocketPath()) : openTcp();
+        final Connection connection = new Connection(current.sharedMemory() ? openUnix(current.unixSocketPath())
+            : openTcp(), current.epoch());
         try
         {
-            final HelloReply reply = hello(channel, current.clientId(), current.sharedMemory());
+            final HelloReply reply = hello(connection, current.clientId(), current.sharedMemory());
             if (reply.clientId() != current.clientId() || reply.generation() != current.generation()
                 || reply.sharedMemory() != current.sharedMemory())
             {
-                throw new IOException("the worker no longer knows this session (it restarted)");
+                throw new IOException("the worker no longer knows this session (it restarted or reclaimed it)");
             }
         }
         catch (final IOException | RuntimeException e)
         {
-            channel.close();
+            connection.close();
             throw e;
         }
-        final Connection connection = new Connection(channel, current.epoch());
         open.add(connection);
         return connection;
     }
@@ -407,8 +412,11 @@ public final class WorkerLink implements AutoCloseable
         {
             invoke((connection, s) ->
             {
-                connection.beginNoReply(MessageType.KV_ABORT).putInt(1).putLong(allocationId);
-                connection.send();
+                if (s.mapping() == mapping)
+                {
+                    connection.beginNoReply(MessageType.KV_ABORT).putInt(1).putLong(allocationId);
+                    connection.send();
+                }
                 return null;
             });
         }

@@ -31,7 +31,7 @@ public final class FrameHeader
     /** The sender expects no response (releases, aborts). */
     public static final short FLAG_NO_REPLY = 0x2;
 
-    /** Frames on a control channel never exceed this unless the peer raised it in HELLO (inline values). */
+    /** A client's limit until HELLO tells it the worker's (which is at least this, sized to the pool). */
     public static final int DEFAULT_MAX_FRAME_LENGTH = 64 << 20;
     /** The hard ceiling: a frame length is an int, and a Java array holds at most this many bytes. */
     public static final int ABSOLUTE_MAX_FRAME_LENGTH = Integer.MAX_VALUE - 8;

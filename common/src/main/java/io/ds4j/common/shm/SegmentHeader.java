@@ -19,13 +19,13 @@ import java.lang.invoke.VarHandle;
  *  40  segment size     int64  bytes of the file
  *  48  data offset      int64  where the allocator's region starts (one page)
  *  56  data size        int64
- *  64  heartbeat        int64  epoch ms, written by the worker every second (own cache line)
+ *  64  heartbeat        int64  epoch ms, written every heartbeat_interval_ms (own cache line)
  * 128  state            int32  1 = serving, 2 = closed (release/acquire)
  * </pre>
  */
 public final class SegmentHeader
 {
-    public static final long MAGIC = 0x3147455334534A44L; // "DS4JSEG1" read as little-endian bytes
+    public static final long MAGIC = 0x314745534A345344L; // the bytes "DS4JSEG1" read as a little-endian long
     public static final int LAYOUT_VERSION = 1;
 
     public static final long MAGIC_OFFSET = 0;

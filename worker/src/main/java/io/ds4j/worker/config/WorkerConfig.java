@@ -35,9 +35,9 @@ public record WorkerConfig(
             throw new IllegalArgumentException("--shared_memory_size_mb must be at least 1, not " + sizeMb);
         }
         final int alignment = Integer.parseInt(flags.get("memory_alignment"));
-        if (alignment < 64 || Integer.bitCount(alignment) != 1)
+        if (alignment < 64 || alignment > 4096 || Integer.bitCount(alignment) != 1)
         {
-            throw new IllegalArgumentException("--memory_alignment must be a power of two of at least 64, not "
+            throw new IllegalArgumentException("--memory_alignment must be a power of two within 64..4096, not "
                 + alignment);
         }
         final int thresholdKb = Integer.parseInt(flags.get("oc_shm_transfer_threshold_kb"));

@@ -35,7 +35,8 @@ public final class WorkerFlags
         add("shared_memory_populate", "false", Kind.BOOL,
             "Touch every page of the pool at start so first writes take no page faults.");
         add("memory_alignment", "64", Kind.INT,
-            "Alignment in bytes of every allocation in the pool (a power of two, at least 64).");
+            "Alignment in bytes of every block in the pool (a power of two, 64..4096); a value starts right after"
+                + " its 64-byte header, so values are 64-byte aligned.");
         add("ipc_through_shared_memory", "true", Kind.BOOL,
             "Let clients on this host exchange values through the shared-memory pool and a Unix socket.");
         add("unix_domain_socket_dir", "./datasystem/uds", Kind.PATH,

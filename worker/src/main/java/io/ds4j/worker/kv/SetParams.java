@@ -17,7 +17,7 @@ public record SetParams(WriteMode writeMode, ExistenceOpt existence, CacheType c
         if (ttlSecond < 0)
         {
             throw new DsException(StatusCode.INVALID, "ttl_second must be 0 (never expires) or positive, not "
-                + Integer.toUnsignedString(ttlSecond));
+                + ttlSecond);
         }
         if (cacheType == CacheType.DISK)
         {

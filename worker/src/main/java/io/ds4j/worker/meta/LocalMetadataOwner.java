@@ -54,7 +54,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         final boolean[] kept = new boolean[1];
         entries.compute(key, (k, current) ->
         {
-            if (current != null && existence == ExistenceOpt.NX)
+            if (current != null && existence == ExistenceOpt.NX && !isExpired(current, System.currentTimeMillis()))
             {
                 kept[0] = true;
                 return current;
@@ -101,6 +101,7 @@ public final class LocalMetadataOwner implements MetadataOwner
             }
         }
         final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(subTimeoutMs);
+        boolean completed = false;
         try
         {
             // re-check after registering, so a publish between the first look and the registration is not missed
@@ -115,9 +116,21 @@ public final class LocalMetadataOwner implements MetadataOwner
                 }
                 missing = fill(keys, found);
             }
+            completed = true;
         }
         finally
         {
+            if (!completed)
+            {
+                // interrupted (the worker is stopping): hand back what was already retained
+                for (final StoredObject object : found)
+                {
+                    if (object != null)
+                    {
+                        object.release();
+                    }
+                }
+            }
             for (final String key : keys)
             {
                 waiters.computeIfPresent(key, (k, list) ->
@@ -142,7 +155,7 @@ public final class LocalMetadataOwner implements MetadataOwner
                 continue;
             }
             final ObjectEntry entry = entries.get(keys.get(i));
-            if (entry != null && (entry.expiresAtMs == 0 || entry.expiresAtMs > now) && entry.object.tryRetain())
+            if (entry != null && !isExpired(entry, now) && entry.object.tryRetain())
             {
                 found[i] = entry.object;
             }
@@ -182,7 +195,7 @@ public final class LocalMetadataOwner implements MetadataOwner
     public boolean expire(final String key, final int ttlSecond)
     {
         final ObjectEntry entry = entries.get(key);
-        if (entry == null)
+        if (entry == null || isExpired(entry, System.currentTimeMillis()))
         {
             return false;
         }
@@ -199,7 +212,14 @@ public final class LocalMetadataOwner implements MetadataOwner
     public boolean exists(final String key)
     {
         final ObjectEntry entry = entries.get(key);
-        return entry != null && (entry.expiresAtMs == 0 || entry.expiresAtMs > System.currentTimeMillis());
+        return entry != null && !isExpired(entry, System.currentTimeMillis());
+    }
+
+    /** True once the TTL passed, even before the expiry thread removed the key: nobody sees it any more. */
+    private static boolean isExpired(final ObjectEntry entry, final long nowMs)
+    {
+        final long expiresAt = entry.expiresAtMs;
+        return expiresAt != 0 && expiresAt <= nowMs;
     }
 
     @Override

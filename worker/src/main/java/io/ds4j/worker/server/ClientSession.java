@@ -28,9 +28,18 @@ public final class ClientSession
     private final Set<FramedChannel> channels = ConcurrentHashMap.newKeySet();
     private final Map<Long, Pin> pins = new HashMap<>();
     private final Map<Long, Pending> pending = new HashMap<>();
+    /** Ids published lately: a publish retried after a broken connection is answered as the success it was. */
+    private final Map<Long, Boolean> recentlyPublished = new java.util.LinkedHashMap<>(64, 0.75f, false)
+    {
+        @Override
+        protected boolean removeEldestEntry(final Map.Entry<Long, Boolean> eldest)
+        {
+            return size() > RECENTLY_PUBLISHED;
+        }
+    };
+    private static final int RECENTLY_PUBLISHED = 4096;
     private volatile long lastSeenNanos = System.nanoTime();
     private volatile long idleSinceNanos = System.nanoTime();
-    private volatile boolean sharedMemory;
     private boolean reclaimed;
 
     /** How many views of one object the client holds. */
@@ -59,16 +68,6 @@ public final class ClientSession
     public long pid()
     {
         return pid;
-    }
-
-    public boolean sharedMemory()
-    {
-        return sharedMemory;
-    }
-
-    void sharedMemory(final boolean enabled)
-    {
-        sharedMemory = enabled;
     }
 
     void attach(final FramedChannel channel)
@@ -155,6 +154,17 @@ public final class ClientSession
     public synchronized Pending takePending(final long allocationId)
     {
         return pending.remove(allocationId);
+    }
+
+    /** Remembers a publish so that a retry of the same request is recognised. */
+    public synchronized void published(final long allocationId)
+    {
+        recentlyPublished.put(allocationId, Boolean.TRUE);
+    }
+
+    public synchronized boolean wasPublished(final long allocationId)
+    {
+        return recentlyPublished.containsKey(allocationId);
     }
 
     public synchronized int pinnedObjects()

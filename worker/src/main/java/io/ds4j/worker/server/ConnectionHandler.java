@@ -41,6 +41,8 @@ final class ConnectionHandler implements Runnable
     private final boolean unixSocket;
     private final String peer;
     private ClientSession session;
+    /** Whether this connection (a Unix socket whose client mapped the pool) exchanges values through the pool. */
+    private boolean sharedMemory;
     private final List<String> keys = new ArrayList<>();
 
     ConnectionHandler(final WorkerServer server, final FramedChannel channel, final boolean unixSocket,
@@ -124,9 +126,17 @@ final class ConnectionHandler implements Runnable
                 case MessageType.KV_SET -> set(request, out);
                 case MessageType.KV_CREATE -> create(request, out);
                 case MessageType.KV_PUBLISH -> publish(request, out);
-                case MessageType.KV_ABORT -> abort(request);
+                case MessageType.KV_ABORT ->
+                {
+                    abort(request);
+                    out.beginResponse(type, correlation, 0);
+                }
                 case MessageType.KV_GET -> get(request, out);
-                case MessageType.RELEASE -> release(request);
+                case MessageType.RELEASE ->
+                {
+                    release(request);
+                    out.beginResponse(type, correlation, 0);
+                }
                 case MessageType.KV_DELETE -> delete(request, out);
                 case MessageType.KV_EXIST -> exist(request, out);
                 case MessageType.KV_EXPIRE -> expire(request, out);
@@ -152,25 +162,23 @@ final class ConnectionHandler implements Runnable
 
     private void hello(final BodyReader request, final BodyWriter out)
     {
+        // the version comes first and is checked before anything else, so any later HELLO layout gets status 28
         final int version = request.getInt();
-        final long pid = request.getLong();
-        final long clientId = request.getLong();
-        final boolean wantsSharedMemory = request.getBoolean();
         if (version != MessageType.PROTOCOL_VERSION)
         {
             throw new DsException(StatusCode.CLIENT_WORKER_VERSION_MISMATCH, "client speaks protocol " + version
                 + ", this worker speaks " + MessageType.PROTOCOL_VERSION + "; use a matching ds4j client");
         }
+        final long pid = request.getLong();
+        final long clientId = request.getLong();
+        final boolean wantsSharedMemory = request.getBoolean();
         if (session != null)
         {
             throw new ProtocolException("HELLO sent twice on one connection");
         }
         session = server.sessions().join(clientId, pid);
         session.attach(channel);
-        if (wantsSharedMemory && unixSocket && server.sharedMemoryEnabled())
-        {
-            session.sharedMemory(true);
-        }
+        sharedMemory = wantsSharedMemory && unixSocket && server.sharedMemoryEnabled();
         channel.maxFrameLength(server.maxFrameLength());
         out.beginResponse(MessageType.HELLO, request.correlationId(), 0)
             .putLong(session.clientId())
@@ -183,7 +191,7 @@ final class ConnectionHandler implements Runnable
             .putInt(server.config().clientDeadTimeoutS())
             .putInt(server.config().clientReconnectWaitS())
             .putInt(server.maxFrameLength())
-            .putBoolean(session.sharedMemory());
+            .putBoolean(sharedMemory);
         if (server.sharedMemoryEnabled())
         {
             out.putInt(1).putInt(0).putString(kv.pool().path().toString()).putLong(kv.pool().segment().byteSize());
@@ -225,7 +233,7 @@ final class ConnectionHandler implements Runnable
 
     private void create(final BodyReader request, final BodyWriter out)
     {
-        if (!session.sharedMemory())
+        if (!sharedMemory)
         {
             throw new DsException(StatusCode.NOT_SUPPORTED, "KV_CREATE needs a shared-memory session;"
                 + " a client over TCP sends values inline");
@@ -266,6 +274,10 @@ final class ConnectionHandler implements Runnable
         {
             final long allocationId = request.getLong();
             final ClientSession.Pending created = session.takePending(allocationId);
+            if (created == null && session.wasPublished(allocationId))
+            {
+                continue;
+            }
             if (created == null)
             {
                 failed.add("#" + allocationId, new DsException(StatusCode.BUFFER_DEPRECATED, "buffer "
@@ -275,6 +287,7 @@ final class ConnectionHandler implements Runnable
             try
             {
                 kv.publish(created.key(), created.object(), created.params());
+                session.published(allocationId);
             }
             catch (final DsException e)
             {
@@ -304,30 +317,54 @@ final class ConnectionHandler implements Runnable
         final boolean views = request.getBoolean();
         readKeys(request);
         final StoredObject[] found = kv.get(keys, subTimeoutMs);
-        out.beginResponse(MessageType.KV_GET, request.correlationId(), 0).putInt(found.length);
-        final boolean shared = session.sharedMemory();
-        final int threshold = server.inlineThreshold();
-        for (final StoredObject object : found)
+        // every found object holds a reference for us: each is pinned for the client or released exactly once,
+        // also when the response fails half-way
+        int next = 0;
+        try
         {
-            if (object == null)
+            out.beginResponse(MessageType.KV_GET, request.correlationId(), 0).putInt(found.length);
+            final int threshold = server.inlineThreshold();
+            final long limit = server.maxFrameLength();
+            while (next < found.length)
             {
-                out.putByte(0);
-            }
-            else if (shared && (views || object.dataSize() > threshold) && session.pin(object))
-            {
-                // the reference taken by the lookup now belongs to the client's view until it releases it
-                out.putByte(2).putLong(object.allocationId()).putInt(object.segmentIndex())
-                    .putLong(object.dataOffset()).putLong(object.dataSize());
-            }
-            else
-            {
-                try
+                final StoredObject object = found[next];
+                if (object == null)
                 {
-                    out.putByte(1).putBytes(object.data());
+                    out.putByte(0);
+                    next++;
                 }
-                finally
+                else if (sharedMemory && (views || object.dataSize() > threshold) && session.pin(object))
                 {
-                    object.release();
+                    next++;
+                    out.putByte(2).putLong(object.allocationId()).putInt(object.segmentIndex())
+                        .putLong(object.dataOffset()).putLong(object.dataSize());
+                }
+                else
+                {
+                    if (out.length() + 5L + object.dataSize() > limit)
+                    {
+                        throw new DsException(StatusCode.INVALID, "the values of this get add up to more than the "
+                            + limit + " bytes one response can carry; get fewer keys at once");
+                    }
+                    next++;
+                    try
+                    {
+                        out.putByte(1).putBytes(object.data());
+                    }
+                    finally
+                    {
+                        object.release();
+                    }
+                }
+            }
+        }
+        finally
+        {
+            for (int i = next; i < found.length; i++)
+            {
+                if (found[i] != null)
+                {
+                    found[i].release();
                 }
             }
         }
@@ -377,6 +414,11 @@ final class ConnectionHandler implements Runnable
     private void expire(final BodyReader request, final BodyWriter out)
     {
         final int ttlSecond = request.getInt();
+        if (ttlSecond < 0)
+        {
+            throw new DsException(StatusCode.INVALID, "ttl_second must be 0 (never expires) or positive, not "
+                + ttlSecond);
+        }
         readKeys(request);
         final FailedKeys failed = new FailedKeys(out, request.correlationId(), MessageType.KV_EXPIRE);
         for (final String key : keys)

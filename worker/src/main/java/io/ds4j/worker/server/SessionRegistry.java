@@ -8,7 +8,7 @@ import org.slf4j.LoggerFactory;
 import java.util.Collection;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.security.SecureRandom;
 
 /** The live client sessions, and the reaper that reclaims those whose client is gone. */
 public final class SessionRegistry
@@ -16,7 +16,8 @@ public final class SessionRegistry
     private static final Logger LOG = LoggerFactory.getLogger(SessionRegistry.class);
 
     private final ConcurrentHashMap<Long, ClientSession> sessions = new ConcurrentHashMap<>();
-    private final AtomicLong clientIds = new AtomicLong();
+    /** Client ids are random: a client reconnecting after a worker restart must never join someone else's session. */
+    private final SecureRandom clientIds = new SecureRandom();
     private final int maxClients;
     private final long deadTimeoutNanos;
 
@@ -27,7 +28,7 @@ public final class SessionRegistry
     }
 
     /** The session of a reconnecting client, or a new one (also when the id is unknown, e.g. a worker restart). */
-    public ClientSession join(final long clientId, final long pid)
+    public synchronized ClientSession join(final long clientId, final long pid)
     {
         if (clientId != 0)
         {
@@ -42,7 +43,13 @@ public final class SessionRegistry
             throw new DsException(StatusCode.TRY_AGAIN, "the worker already serves " + sessions.size()
                 + " clients (max_client_num=" + maxClients + "); retry later or raise --max_client_num");
         }
-        final ClientSession session = new ClientSession(clientIds.incrementAndGet(), pid);
+        long id;
+        do
+        {
+            id = clientIds.nextLong(1, Long.MAX_VALUE);
+        }
+        while (sessions.containsKey(id));
+        final ClientSession session = new ClientSession(id, pid);
         sessions.put(session.clientId(), session);
         LOG.info("client {} (pid {}) registered", session.clientId(), pid);
         return session;
@@ -67,7 +74,10 @@ public final class SessionRegistry
             final boolean silent = now - session.lastSeenNanos() > deadTimeoutNanos;
             if (disconnected || silent)
             {
-                sessions.remove(session.clientId(), session);
+                synchronized (this)
+                {
+                    sessions.remove(session.clientId(), session);
+                }
                 final int pins = session.pinnedObjects();
                 final int pending = session.pendingCount();
                 session.closeConnections();

@@ -67,7 +67,8 @@ public final class WorkerServer implements AutoCloseable
         }
         if (config.ipcThroughSharedMemory())
         {
-            unixPath = config.unixDomainSocketDir().resolve("ds4j-" + config.workerAddress().port() + ".sock");
+            unixPath = config.unixDomainSocketDir().resolve("ds4j-" + config.workerAddress().host() + "_"
+                + config.workerAddress().port() + ".sock");
             if (unixPath.toString().length() > MAX_UNIX_PATH)
             {
                 tcp.close();

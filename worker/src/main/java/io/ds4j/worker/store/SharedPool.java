@@ -88,7 +88,12 @@ public final class SharedPool implements AutoCloseable
             for (final Path file : stale)
             {
                 final long pid = ownerPid(file);
-                if (pid <= 0 || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) == Boolean.FALSE)
+                if (pid == UNREADABLE)
+                {
+                    LOG.warn("cannot read {}; leaving it (remove it by hand if no worker uses it)", file);
+                    continue;
+                }
+                if (pid == NO_HEADER || !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
                 {
                     Files.deleteIfExists(file);
                     LOG.info("removed stale segment {} of dead worker pid {}", file, pid);
@@ -101,20 +106,24 @@ public final class SharedPool implements AutoCloseable
         }
     }
 
+    private static final long NO_HEADER = -1;
+    private static final long UNREADABLE = -2;
+
+    /** The pid in a segment file's header; NO_HEADER for a file cut short before its header was written. */
     private static long ownerPid(final Path file)
     {
         try (Arena scan = Arena.ofConfined())
         {
-            final MemorySegment header = SegmentFiles.map(file, scan);
-            if (header.byteSize() < SegmentHeader.LENGTH || SegmentHeader.magic(header) != SegmentHeader.MAGIC)
+            if (Files.size(file) < SegmentHeader.LENGTH)
             {
-                return -1;
+                return NO_HEADER;
             }
-            return SegmentHeader.workerPid(header);
+            final MemorySegment header = SegmentFiles.map(file, scan);
+            return SegmentHeader.magic(header) == SegmentHeader.MAGIC ? SegmentHeader.workerPid(header) : NO_HEADER;
         }
         catch (final IOException | RuntimeException e)
         {
-            return -1;
+            return UNREADABLE;
         }
     }
 

@@ -169,6 +169,20 @@ class KvServiceTest
     }
 
     @Test
+    void anExpiredKeyIsGoneForNxAndExpireEvenBeforeItsRemoval() throws InterruptedException
+    {
+        final SetParams oneSecond = new SetParams(WriteMode.NONE_L2_CACHE, ExistenceOpt.NONE, CacheType.MEMORY, 1);
+        final SetParams nx = new SetParams(WriteMode.NONE_L2_CACHE, ExistenceOpt.NX, CacheType.MEMORY, 0);
+        kv.set("old", bytes("stale"), oneSecond);
+        kv.set("gone", bytes("stale"), oneSecond);
+        // past the TTL: whether or not the expiry thread has run yet, the key must behave as absent
+        Thread.sleep(1100);
+        kv.set("old", bytes("fresh"), nx);
+        assertEquals("fresh", read("old"));
+        assertEquals(StatusCode.NOT_FOUND, assertThrows(DsException.class, () -> kv.expire("gone", 100)).code());
+    }
+
+    @Test
     void subscribedGetWakesOnPublish() throws Exception
     {
         final CompletableFuture<StoredObject[]> waiting = CompletableFuture.supplyAsync(() ->
