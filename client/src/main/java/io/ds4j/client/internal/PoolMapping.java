@@ -106,8 +106,9 @@ public final class PoolMapping
     {
         if (!valid)
         {
-            throw new DsException(StatusCode.CLIENT_WORKER_DISCONNECT, "this buffer belongs to a worker that has"
-                + " restarted; its memory is gone: get the key again");
+            throw new DsException(StatusCode.CLIENT_WORKER_DISCONNECT, "this buffer belongs to an ended session with"
+                + " the worker (it restarted, or reclaimed this client after a long disconnect); its memory is no"
+                + " longer reserved for you: get the key again");
         }
     }
 

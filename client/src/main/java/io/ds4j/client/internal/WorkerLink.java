@@ -7,6 +7,7 @@ import io.ds4j.common.protocol.BodyReader;
 import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.FramedChannel;
 import io.ds4j.common.protocol.MessageType;
+import io.ds4j.common.protocol.ProtocolException;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -78,7 +79,7 @@ public final class WorkerLink implements AutoCloseable
         {
             link.establish(0, null, 0);
         }
-        catch (final IOException | DsException e)
+        catch (final IOException | RuntimeException e)
         {
             link.close();
             throw new DsException(StatusCode.RPC_UNAVAILABLE, "cannot reach a worker at " + options.host() + ":"
@@ -325,6 +326,13 @@ public final class WorkerLink implements AutoCloseable
                 lastFailure = e;
                 reconnect(current.epoch());
             }
+            catch (final ProtocolException e)
+            {
+                // a response body that breaks the protocol: nothing more on this connection can be trusted
+                discard(connection);
+                throw new DsException(StatusCode.RUNTIME_ERROR, "malformed response from the worker: "
+                    + e.getMessage());
+            }
             catch (final RuntimeException e)
             {
                 giveBack(connection);
@@ -362,7 +370,7 @@ public final class WorkerLink implements AutoCloseable
                 }
                 return;
             }
-            catch (final IOException | DsException e)
+            catch (final IOException | RuntimeException e)
             {
                 last = e instanceof IOException io ? io : new IOException(e.getMessage(), e);
                 sleepQuietly(100);
@@ -500,6 +508,9 @@ public final class WorkerLink implements AutoCloseable
         if (watchdog != null)
         {
             watchdog.interrupt();
+        }
+        if (heartbeat != null)
+        {
             heartbeat.interrupt();
         }
         for (final Connection connection : open)

@@ -106,8 +106,8 @@ public final class SharedPool implements AutoCloseable
         }
     }
 
-    private static final long NO_HEADER = -1;
-    private static final long UNREADABLE = -2;
+    private static final long NO_HEADER = Long.MIN_VALUE;
+    private static final long UNREADABLE = Long.MIN_VALUE + 1;
 
     /** The pid in a segment file's header; NO_HEADER for a file cut short before its header was written. */
     private static long ownerPid(final Path file)
