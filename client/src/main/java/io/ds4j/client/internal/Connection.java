@@ -106,6 +106,20 @@ public final class Connection
         }
     }
 
+    /** Blocks until the worker closes this connection (or sends anything, which it never does on a watch). */
+    void awaitClose()
+    {
+        try
+        {
+            channel.receive();
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            // closed, reset or garbled: in every case the session this connection watched is over for us
+        }
+        channel.close();
+    }
+
     void maxFrameLength(final int maxFrameLength)
     {
         channel.maxFrameLength(maxFrameLength);

@@ -60,6 +60,8 @@ public final class WorkerLink implements AutoCloseable
     private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
     private final long pid = ProcessHandle.current().pid();
+    private final long processStartMs = ProcessHandle.current().info().startInstant()
+        .map(java.time.Instant::toEpochMilli).orElse(0L);
     private volatile State state;
     private volatile boolean closed;
     private Thread watchdog;
@@ -163,6 +165,48 @@ public final class WorkerLink implements AutoCloseable
             reply.maxFrameLength());
         open.add(first);
         idle.offerFirst(first);
+        if (mapping != null)
+        {
+            watch(state);
+        }
+    }
+
+    /**
+     * Keeps one idle connection of the session whose only purpose is to end: the worker never writes to it, so
+     * the read returns when the worker dies or ends the session. Views must stop working at that moment, not at
+     * the next heartbeat, because the memory behind them is no longer reserved for this client.
+     */
+    private void watch(final State watched)
+    {
+        final Connection watcher;
+        try
+        {
+            watcher = openConnection(watched);
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            return; // the next call notices the same failure and reconnects
+        }
+        Thread.ofVirtual().name("ds4j-client-session-watch").start(() ->
+        {
+            watcher.awaitClose();
+            open.remove(watcher);
+            if (closed || state.epoch() != watched.epoch())
+            {
+                return;
+            }
+            watched.mapping().close();
+            LOG.log(System.Logger.Level.WARNING, "the worker at {0} closed this client''s session; open buffers are"
+                + " invalid, reconnecting", watched.workerAddress());
+            try
+            {
+                reconnect(watched.epoch());
+            }
+            catch (final DsException e)
+            {
+                LOG.log(System.Logger.Level.WARNING, "reconnect failed: {0}", e.getMessage());
+            }
+        });
     }
 
     private FramedChannel openTcp() throws IOException
@@ -199,8 +243,8 @@ public final class WorkerLink implements AutoCloseable
     private HelloReply hello(final Connection connection, final long clientId, final boolean wantsSharedMemory)
         throws IOException
     {
-        connection.begin(MessageType.HELLO).putInt(MessageType.PROTOCOL_VERSION).putLong(pid).putLong(clientId)
-            .putBoolean(wantsSharedMemory);
+        connection.begin(MessageType.HELLO).putInt(MessageType.PROTOCOL_VERSION).putLong(pid).putLong(processStartMs)
+            .putLong(clientId).putBoolean(wantsSharedMemory);
         open.add(connection);
         final BodyReader reply;
         try
@@ -324,6 +368,18 @@ public final class WorkerLink implements AutoCloseable
             {
                 discard(connection);
                 lastFailure = e;
+                reconnect(current.epoch());
+            }
+            catch (final IllegalStateException e)
+            {
+                if (current.mapping() == null || current.mapping().valid())
+                {
+                    giveBack(connection);
+                    throw e;
+                }
+                // the session ended while this call copied from the pool: the copy is void, do it again
+                discard(connection);
+                lastFailure = new IOException("session ended during the call", e);
                 reconnect(current.epoch());
             }
             catch (final ProtocolException e)
@@ -513,16 +569,34 @@ public final class WorkerLink implements AutoCloseable
         {
             heartbeat.interrupt();
         }
-        for (final Connection connection : open)
-        {
-            connection.close();
-        }
-        open.clear();
-        idle.clear();
+        // unmap before BYE: once the worker hears it, it gives this client's views to others
         final PoolMapping mapping = state == null ? null : state.mapping();
         if (mapping != null)
         {
             mapping.close();
         }
+        final Connection last = idle.pollFirst();
+        if (last != null)
+        {
+            try
+            {
+                last.beginNoReply(MessageType.BYE);
+                last.send();
+            }
+            catch (final IOException e)
+            {
+                // the worker is gone already; it reclaims the session on its own
+            }
+        }
+        for (final Connection connection : open)
+        {
+            connection.close();
+        }
+        if (last != null)
+        {
+            last.close();
+        }
+        open.clear();
+        idle.clear();
     }
 }

@@ -5,6 +5,8 @@ public final class MessageType
 {
     public static final short HELLO = 1;
     public static final short HEARTBEAT = 2;
+    /** A client closing cleanly: its session ends now and everything it held is given back. */
+    public static final short BYE = 3;
 
     public static final short KV_SET = 10;
     public static final short KV_CREATE = 11;
@@ -31,6 +33,7 @@ public final class MessageType
         {
             case HELLO -> "HELLO";
             case HEARTBEAT -> "HEARTBEAT";
+            case BYE -> "BYE";
             case KV_SET -> "KV_SET";
             case KV_CREATE -> "KV_CREATE";
             case KV_PUBLISH -> "KV_PUBLISH";

@@ -25,6 +25,9 @@ public final class ClientSession
 
     private final long clientId;
     private final long pid;
+    private final long processStartMs;
+    /** Set once a connection of this client has come over the Unix socket: the client is on this host. */
+    private volatile boolean local;
     private final Set<FramedChannel> channels = ConcurrentHashMap.newKeySet();
     private final Map<Long, Pin> pins = new HashMap<>();
     private final Map<Long, Pending> pending = new HashMap<>();
@@ -54,11 +57,37 @@ public final class ClientSession
         }
     }
 
-    ClientSession(final long clientId, final long pid)
+    ClientSession(final long clientId, final long pid, final long processStartMs)
     {
         this.clientId = clientId;
         this.pid = pid;
+        this.processStartMs = processStartMs;
     }
+
+    void markLocal()
+    {
+        local = true;
+    }
+
+    /**
+     * True when this is a client on this host whose process still runs (same pid and start time, so a reused pid
+     * does not count). Such a client may touch its mapped views at any moment, frozen or not, so its memory is
+     * never given to anyone else while it lives.
+     */
+    boolean isLiveLocalProcess()
+    {
+        if (!local)
+        {
+            return false;
+        }
+        return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+            .flatMap(handle -> handle.info().startInstant())
+            .map(start -> Math.abs(start.toEpochMilli() - processStartMs) < START_TIME_TOLERANCE_MS)
+            .orElse(false);
+    }
+
+    /** /proc gives start times in clock ticks; both sides read the same value, rounding aside. */
+    private static final long START_TIME_TOLERANCE_MS = 1000;
 
     public long clientId()
     {

@@ -123,6 +123,12 @@ final class ConnectionHandler implements Runnable
             {
                 case MessageType.HELLO -> hello(request, out);
                 case MessageType.HEARTBEAT -> out.beginResponse(type, correlation, 0);
+                case MessageType.BYE ->
+                {
+                    // the client unmapped the pool before saying this, so its memory can go to others at once
+                    server.sessions().end(session, "said goodbye");
+                    out.beginResponse(type, correlation, 0);
+                }
                 case MessageType.KV_SET -> set(request, out);
                 case MessageType.KV_CREATE -> create(request, out);
                 case MessageType.KV_PUBLISH -> publish(request, out);
@@ -170,14 +176,19 @@ final class ConnectionHandler implements Runnable
                 + ", this worker speaks " + MessageType.PROTOCOL_VERSION + "; use a matching ds4j client");
         }
         final long pid = request.getLong();
+        final long processStartMs = request.getLong();
         final long clientId = request.getLong();
         final boolean wantsSharedMemory = request.getBoolean();
         if (session != null)
         {
             throw new ProtocolException("HELLO sent twice on one connection");
         }
-        session = server.sessions().join(clientId, pid);
+        session = server.sessions().join(clientId, pid, processStartMs);
         session.attach(channel);
+        if (unixSocket)
+        {
+            session.markLocal();
+        }
         sharedMemory = wantsSharedMemory && unixSocket && server.sharedMemoryEnabled();
         channel.maxFrameLength(server.maxFrameLength());
         out.beginResponse(MessageType.HELLO, request.correlationId(), 0)

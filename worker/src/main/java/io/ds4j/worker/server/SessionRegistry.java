@@ -28,7 +28,7 @@ public final class SessionRegistry
     }
 
     /** The session of a reconnecting client, or a new one (also when the id is unknown, e.g. a worker restart). */
-    public synchronized ClientSession join(final long clientId, final long pid)
+    public synchronized ClientSession join(final long clientId, final long pid, final long processStartMs)
     {
         if (clientId != 0)
         {
@@ -49,7 +49,7 @@ public final class SessionRegistry
             id = clientIds.nextLong(1, Long.MAX_VALUE);
         }
         while (sessions.containsKey(id));
-        final ClientSession session = new ClientSession(id, pid);
+        final ClientSession session = new ClientSession(id, pid, processStartMs);
         sessions.put(session.clientId(), session);
         LOG.info("client {} (pid {}) registered", session.clientId(), pid);
         return session;
@@ -61,8 +61,10 @@ public final class SessionRegistry
     }
 
     /**
-     * Reclaims sessions whose client has had no connection, or sent nothing, for client_dead_timeout_s. A live
-     * client heartbeats, and a dead one's sockets were closed by its kernel, so either way we get here.
+     * Reclaims sessions whose client has had no connection, or sent nothing, for client_dead_timeout_s (a dead
+     * client's kernel closed its sockets; a hung one stopped heartbeating) - unless the client is a process on this
+     * host that still runs: it has the pool mapped, and a frozen process may read or write its views the moment it
+     * resumes, so its memory stays reserved until it exits or says BYE.
      */
     public void reap()
     {
@@ -72,20 +74,29 @@ public final class SessionRegistry
             final boolean disconnected = session.connectionCount() == 0
                 && now - session.idleSinceNanos() > deadTimeoutNanos;
             final boolean silent = now - session.lastSeenNanos() > deadTimeoutNanos;
-            if (disconnected || silent)
+            if ((disconnected || silent) && !session.isLiveLocalProcess())
             {
-                synchronized (this)
-                {
-                    sessions.remove(session.clientId(), session);
-                }
-                final int pins = session.pinnedObjects();
-                final int pending = session.pendingCount();
-                session.closeConnections();
-                session.reclaim();
-                LOG.info("client {} (pid {}) {}; reclaimed {} views and {} unpublished buffers", session.clientId(),
-                    session.pid(), disconnected ? "disconnected" : "stopped heartbeating", pins, pending);
+                end(session, disconnected ? "disconnected" : "stopped heartbeating");
             }
         }
+    }
+
+    /** Ends a session now: closes its connections and gives back all it held. */
+    public void end(final ClientSession session, final String why)
+    {
+        synchronized (this)
+        {
+            if (!sessions.remove(session.clientId(), session))
+            {
+                return;
+            }
+        }
+        final int pins = session.pinnedObjects();
+        final int pending = session.pendingCount();
+        session.closeConnections();
+        session.reclaim();
+        LOG.info("client {} (pid {}) {}; reclaimed {} views and {} unpublished buffers", session.clientId(),
+            session.pid(), why, pins, pending);
     }
 
     public void closeAll()
