@@ -85,6 +85,13 @@ class ZeroCopyTest
         kv.set(key, value, SetParam.builder().writeMode(WriteMode.NONE_L2_CACHE_EVICT).build());
     }
 
+    /** A value the worker must keep (NONE_L2_CACHE): never dropped, so a full pool refuses new ones. */
+    private void keep(final String key, final byte[] value)
+    {
+        written.add(key);
+        kv.set(key, value, SetParam.DEFAULT);
+    }
+
     private static ReadOnlyBuffer view(final String key)
     {
         final ReadOnlyBuffer view = kv.getBuffers(List.of(key), 0).getFirst();
@@ -221,7 +228,7 @@ class ZeroCopyTest
         {
             try
             {
-                set("zc-fill-" + large, mib);
+                keep("zc-fill-" + large, mib);
                 large++;
             }
             catch (final DsException e)
@@ -261,6 +268,8 @@ class ZeroCopyTest
         }
         assertCode(StatusCode.OUT_OF_MEMORY, () -> kv.set("zc-one-more", new byte[KIB]));
         assertCode(StatusCode.OUT_OF_MEMORY, () -> kv.set("zc-one-more", mib));
+        // a droppable value is refused too when every stored value is one the worker must keep
+        assertCode(StatusCode.OUT_OF_MEMORY, () -> set("zc-droppable", mib));
 
         // still serving: reads of what is stored work
         assertArrayEquals(mib, kv.get("zc-fill-0"));

@@ -7,7 +7,20 @@ import io.ds4j.worker.meta.LocalMetadataOwner;
 import io.ds4j.worker.meta.MetadataOwner;
 import io.ds4j.worker.server.SessionRegistry;
 import io.ds4j.worker.server.WorkerServer;
+import io.ds4j.worker.eviction.EvictionPolicy;
+import io.ds4j.worker.eviction.S3FifoPolicy;
+import io.ds4j.worker.metrics.MetricsServer;
+import io.ds4j.worker.metrics.WorkerMetrics;
+import io.ds4j.worker.metrics.WorkerMetrics.EvictionAction;
+import io.ds4j.worker.metrics.WorkerMetrics.L2WriteResult;
+import io.ds4j.worker.metrics.WorkerMetrics.Tier;
 import io.ds4j.worker.store.SharedPool;
+import io.ds4j.worker.store.StoreEntry;
+import io.ds4j.worker.store.TieredStore;
+import io.ds4j.worker.store.l2.L2Cache;
+import io.ds4j.worker.store.l2.SfsL2Cache;
+import io.ds4j.worker.store.l2.WriteBackQueue;
+import io.ds4j.worker.store.spill.SpillStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,10 +49,12 @@ public final class Worker implements AutoCloseable
     private final long generation;
     private final HashRing ring;
     private SharedPool pool;
+    private TieredStore store;
     private MetadataOwner metadata;
     private SessionRegistry sessions;
     private WorkerServer server;
     private ScheduledExecutorService housekeeping;
+    private MetricsServer metricsServer;
     private boolean closed;
 
     public Worker(final WorkerConfig config)
@@ -59,10 +74,15 @@ public final class Worker implements AutoCloseable
         final String prefix = "ds4j-" + config.workerAddress().host() + "_" + config.workerAddress().port() + "-";
         pool = SharedPool.create(SHM_DIR, prefix, config.sharedMemorySizeBytes(), config.memoryAlignment(),
             config.enableFallocate(), config.sharedMemoryPopulate(), generation);
-        metadata = new LocalMetadataOwner();
+        store = openTiers(pool);
+        final LocalMetadataOwner owner = new LocalMetadataOwner(store::removed);
+        metadata = owner;
+        store.connect(owner::lookup, owner::removeIfCurrent);
         sessions = new SessionRegistry(config.maxClientNum(), config.clientDeadTimeoutS());
-        server = new WorkerServer(config, new KvService(pool, metadata), sessions, generation);
+        server = new WorkerServer(config, new KvService(store, metadata), sessions, generation);
         server.start();
+        metricsServer = MetricsServer.startIfEnabled(registerMetrics(), config.bindAddress().host(),
+            config.metricsPort()).orElse(null);
         housekeeping = Executors.newSingleThreadScheduledExecutor(runnable ->
             Thread.ofPlatform().daemon().name("ds4j-housekeeping").unstarted(runnable));
         housekeeping.scheduleWithFixedDelay(this::housekeeping, 0, config.heartbeatIntervalMs(),
@@ -71,6 +91,67 @@ public final class Worker implements AutoCloseable
         LOG.info("worker {} ready (standalone, owns {} of {} ring ranges, pid {})", config.workerAddress(),
             ring.rangesOf(config.workerAddress().toString()).size(), ring.tokens().values().stream()
                 .mapToInt(java.util.List::size).sum(), ProcessHandle.current().pid());
+    }
+
+    /** The tiers below the pool, as the flags ask: spill, L2 with its write-back queue, and the eviction policy. */
+    private TieredStore openTiers(final SharedPool pool) throws IOException
+    {
+        final SpillStore spill = config.spillEnabled()
+            ? SpillStore.open(config.spillDirectory(), config.spillSizeLimit(), config.spillFileMaxSizeMb(),
+                config.spillHighWatermark(), config.spillLowWatermark())
+            : null;
+        L2Cache l2 = null;
+        WriteBackQueue writeBack = null;
+        if (config.l2Enabled())
+        {
+            l2 = new SfsL2Cache(config.sfsPath(), config.clusterName());
+            writeBack = new WriteBackQueue(l2, config.l2AsyncWriteQueueSize(),
+                (long) config.l2AsyncWriteRateLimitMb() << 20);
+        }
+        // the ghost queue recognises a key coming back by its key, not by the (new) entry object
+        final EvictionPolicy<StoreEntry> policy = new S3FifoPolicy<>(pool.capacity(), entry -> entry.key().hashCode());
+        LOG.info("tiers: memory {} MiB, spill {}, L2 {}, eviction {} between {} and {} of the pool",
+            pool.capacity() >> 20, spill == null ? "off" : config.spillDirectory() + " (" + (spill.limitBytes() >> 20)
+                + " MiB)", l2 == null ? "none" : l2.describe(), policy.name(), config.evictionHighWatermark(),
+            config.evictionLowWatermark());
+        return new TieredStore(pool, spill, l2, writeBack, policy, config.l2CacheFallback(),
+            config.evictionHighWatermark(), config.evictionLowWatermark());
+    }
+
+    /** Every metric reads a count or size the worker keeps anyway: nothing is counted twice. */
+    private WorkerMetrics registerMetrics()
+    {
+        final WorkerMetrics metrics = new WorkerMetrics();
+        final TieredStore.Stats stats = store.stats();
+        metrics.poolCapacityBytes(pool::capacity);
+        metrics.tierBytes(Tier.MEMORY, pool::used);
+        metrics.tierObjects(Tier.MEMORY, pool::objectCount);
+        metrics.hits(Tier.MEMORY).track(stats.memoryHits::sum);
+        metrics.hits(Tier.SPILL).track(stats.spillHits::sum);
+        metrics.hits(Tier.L2).track(stats.l2Hits::sum);
+        metrics.misses().track(stats.misses::sum);
+        metrics.evictions(EvictionAction.SPILL).track(stats.spilled::sum);
+        metrics.evictions(EvictionAction.FREE_MEMORY).track(stats.freedMemory::sum);
+        metrics.evictions(EvictionAction.DROP).track(stats.dropped::sum);
+        metrics.spills().track(stats.spilled::sum);
+        final SpillStore spill = store.spill();
+        if (spill != null)
+        {
+            metrics.tierBytes(Tier.SPILL, spill::liveBytes);
+            metrics.tierObjects(Tier.SPILL, spill::objectCount);
+        }
+        final WriteBackQueue writeBack = store.writeBack();
+        metrics.l2Writes(L2WriteResult.OK).track(() -> stats.writeThroughOk.sum()
+            + (writeBack == null ? 0 : writeBack.written()));
+        metrics.l2Writes(L2WriteResult.FAILED).track(() -> stats.writeThroughFailed.sum()
+            + (writeBack == null ? 0 : writeBack.failed()));
+        if (writeBack != null)
+        {
+            metrics.l2QueueDepth(writeBack::depth);
+        }
+        metrics.clients(() -> sessions.sessions().size());
+        metrics.keys(metadata::size);
+        return metrics;
     }
 
     private void housekeeping()
@@ -124,6 +205,10 @@ public final class Worker implements AutoCloseable
         {
             housekeeping.shutdownNow();
         }
+        if (metricsServer != null)
+        {
+            metricsServer.close();
+        }
         if (server != null)
         {
             server.close();
@@ -135,6 +220,11 @@ public final class Worker implements AutoCloseable
         if (metadata != null)
         {
             metadata.close();
+        }
+        if (store != null)
+        {
+            // drains the write-back queue first: an acknowledged WRITE_BACK value should reach L2 on a clean stop
+            store.close();
         }
         if (pool != null)
         {

@@ -88,7 +88,9 @@ public final class WorkerLink implements AutoCloseable
                 + options.port() + ": " + e.getMessage() + "; is it running (bin/dscli start -w --worker_address "
                 + options.host() + ":" + options.port() + ")?", e);
         }
-        link.heartbeat = Thread.ofVirtual().name("ds4j-client-heartbeat").start(link::heartbeatLoop);
+        // a platform thread: blocking I/O from a virtual thread turns the pooled socket non-blocking for good, and
+        // every later request on it would pay a failed read and a poll
+        link.heartbeat = Thread.ofPlatform().daemon().name("ds4j-client-heartbeat").start(link::heartbeatLoop);
         return link;
     }
 

@@ -20,6 +20,19 @@ public record WorkerConfig(
     int clientDeadTimeoutS,
     int clientReconnectWaitS,
     int heartbeatIntervalMs,
+    Path spillDirectory,
+    long spillSizeLimit,
+    int spillFileMaxSizeMb,
+    double spillHighWatermark,
+    double spillLowWatermark,
+    double evictionHighWatermark,
+    double evictionLowWatermark,
+    String l2CacheType,
+    Path sfsPath,
+    boolean l2CacheFallback,
+    int l2AsyncWriteQueueSize,
+    int l2AsyncWriteRateLimitMb,
+    int metricsPort,
     Path logDir,
     int verbosity,
     Path healthCheckPath,
@@ -62,10 +75,97 @@ public record WorkerConfig(
             positive(flags, "client_dead_timeout_s"),
             Integer.parseInt(flags.get("client_reconnect_wait_s")),
             positive(flags, "heartbeat_interval_ms"),
+            optionalPath(flags.get("spill_directory")),
+            nonNegativeLong(flags, "spill_size_limit"),
+            positive(flags, "spill_file_max_size_mb"),
+            watermarks(flags, "spill_low_watermark_ratio", "spill_high_watermark_ratio")[1],
+            watermarks(flags, "spill_low_watermark_ratio", "spill_high_watermark_ratio")[0],
+            watermarks(flags, "eviction_low_watermark_ratio", "eviction_high_watermark_ratio")[1],
+            watermarks(flags, "eviction_low_watermark_ratio", "eviction_high_watermark_ratio")[0],
+            l2Type(flags),
+            optionalPath(flags.get("sfs_path")),
+            Boolean.parseBoolean(flags.get("enable_l2_cache_fallback")),
+            positive(flags, "l2_cache_async_write_queue_size"),
+            positive(flags, "l2_cache_async_write_rate_limit_mb"),
+            port(flags, "metrics_port"),
             Path.of(flags.get("log_dir")).toAbsolutePath().normalize(),
             Integer.parseInt(flags.get("v")),
             Path.of(flags.get("health_check_path")).toAbsolutePath().normalize(),
             Path.of(flags.get("ready_check_path")).toAbsolutePath().normalize());
+    }
+
+    /** Whether a spill tier is configured. */
+    public boolean spillEnabled()
+    {
+        return spillDirectory != null;
+    }
+
+    /** Whether a second level is configured. */
+    public boolean l2Enabled()
+    {
+        return !"none".equals(l2CacheType);
+    }
+
+    private static Path optionalPath(final String value)
+    {
+        return value == null || value.isBlank() ? null : Path.of(value).toAbsolutePath().normalize();
+    }
+
+    private static long nonNegativeLong(final Map<String, String> flags, final String name)
+    {
+        final long value = Long.parseLong(flags.get(name));
+        if (value < 0)
+        {
+            throw new IllegalArgumentException("--" + name + " must be 0 or positive, not " + value);
+        }
+        return value;
+    }
+
+    /** {low, high}, each in (0, 1] with low below high. */
+    private static double[] watermarks(final Map<String, String> flags, final String lowName, final String highName)
+    {
+        final double low = Double.parseDouble(flags.get(lowName));
+        final double high = Double.parseDouble(flags.get(highName));
+        if (!(low > 0 && low < high && high <= 1))
+        {
+            throw new IllegalArgumentException("--" + lowName + " (" + low + ") and --" + highName + " (" + high
+                + ") must satisfy 0 < low < high <= 1");
+        }
+        return new double[] {low, high};
+    }
+
+    private static String l2Type(final Map<String, String> flags)
+    {
+        final String type = flags.get("l2_cache_type").trim().toLowerCase(java.util.Locale.ROOT);
+        switch (type)
+        {
+            case "none" ->
+            {
+                return type;
+            }
+            case "sfs" ->
+            {
+                if (flags.get("sfs_path").isBlank())
+                {
+                    throw new IllegalArgumentException("--l2_cache_type=sfs needs --sfs_path (a directory several"
+                        + " workers can share)");
+                }
+                return type;
+            }
+            case "obs", "distributed_disk" -> throw new IllegalArgumentException("--l2_cache_type=" + type
+                + " is not available in ds4j yet; use sfs (a shared directory) or none");
+            default -> throw new IllegalArgumentException("--l2_cache_type must be none or sfs, not '" + type + "'");
+        }
+    }
+
+    private static int port(final Map<String, String> flags, final String name)
+    {
+        final int value = Integer.parseInt(flags.get(name));
+        if (value < 0 || value > 65535)
+        {
+            throw new IllegalArgumentException("--" + name + " must be within 0..65535, not " + value);
+        }
+        return value;
     }
 
     private static int positive(final Map<String, String> flags, final String name)

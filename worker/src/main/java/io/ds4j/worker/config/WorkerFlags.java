@@ -52,6 +52,33 @@ public final class WorkerFlags
             "Seconds a client keeps trying to reconnect after it lost the worker.");
         add("heartbeat_interval_ms", "1000", Kind.INT,
             "Interval of heartbeats between clients and the worker, and of the health probe update.");
+        add("spill_directory", "", Kind.PATH,
+            "Directory of the spill tier (an SSD): objects that must be kept move there under memory pressure."
+                + " Empty: no spill.");
+        add("spill_size_limit", "0", Kind.LONG,
+            "Most bytes the spill tier may hold; 0: 95% of the spill filesystem's free space at start.");
+        add("spill_file_max_size_mb", "200", Kind.INT,
+            "Size of the files small spilled objects are packed into; larger objects get a file of their own.");
+        add("spill_high_watermark_ratio", "0.8", Kind.DOUBLE,
+            "Share of spill_size_limit above which the spill tier counts as nearly full and takes no more objects.");
+        add("spill_low_watermark_ratio", "0.6", Kind.DOUBLE,
+            "Share of spill_size_limit below which a nearly full spill tier takes objects again.");
+        add("eviction_high_watermark_ratio", "0.9", Kind.DOUBLE,
+            "Share of the shared-memory pool in use above which the evictor starts (spill, drop, per write mode).");
+        add("eviction_low_watermark_ratio", "0.8", Kind.DOUBLE,
+            "Share of the shared-memory pool in use the evictor brings usage down to.");
+        add("l2_cache_type", "none", Kind.STRING,
+            "Second-level (durable) cache: none, or sfs (a directory on a shared filesystem, at sfs_path).");
+        add("sfs_path", "", Kind.PATH,
+            "Directory of the sfs second-level cache; several workers may share it.");
+        add("enable_l2_cache_fallback", "true", Kind.BOOL,
+            "Read the second-level cache when a get misses memory and spill.");
+        add("l2_cache_async_write_queue_size", "10000", Kind.INT,
+            "Most write-back values waiting for the second level; a set beyond it fails with WRITE_BACK_QUEUE_FULL.");
+        add("l2_cache_async_write_rate_limit_mb", "200", Kind.INT,
+            "Most MiB per second the write-back flusher writes to the second level.");
+        add("metrics_port", "0", Kind.INT,
+            "TCP port of the Prometheus metrics endpoint (http://<worker host>:<port>/metrics); 0: off.");
         add("log_dir", "./datasystem/logs", Kind.PATH,
             "Directory of the worker's log files.");
         add("v", "0", Kind.INT,

@@ -1,8 +1,7 @@
 package io.ds4j.worker.meta;
 
 import io.ds4j.common.ExistenceOpt;
-import io.ds4j.common.WriteMode;
-import io.ds4j.worker.store.StoredObject;
+import io.ds4j.worker.store.StoreEntry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,15 +23,17 @@ public final class LocalMetadataOwner implements MetadataOwner
 {
     private static final Logger LOG = LoggerFactory.getLogger(LocalMetadataOwner.class);
 
-    private final ConcurrentHashMap<String, ObjectEntry> entries = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, StoreEntry> entries = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, List<Waiter>> waiters = new ConcurrentHashMap<>();
     private final DelayQueue<Expiry> expiries = new DelayQueue<>();
     private final AtomicLong lastVersion = new AtomicLong();
+    private final RemovalListener listener;
     private final Thread expiryThread;
     private volatile boolean closed;
 
-    public LocalMetadataOwner()
+    public LocalMetadataOwner(final RemovalListener listener)
     {
+        this.listener = listener;
         expiryThread = Thread.ofPlatform().daemon().name("ds4j-expiry").start(this::expireLoop);
     }
 
@@ -44,23 +45,19 @@ public final class LocalMetadataOwner implements MetadataOwner
     }
 
     @Override
-    public PublishResult publish(final String key, final StoredObject object, final WriteMode writeMode,
-        final int ttlSecond, final ExistenceOpt existence)
+    public PublishResult publish(final StoreEntry entry, final ExistenceOpt existence)
     {
-        final long version = object.version();
-        final long expiresAt = ttlSecond > 0 ? System.currentTimeMillis() + ttlSecond * 1000L : 0;
-        final ObjectEntry fresh = new ObjectEntry(key, object, version, writeMode, expiresAt);
-        final ObjectEntry[] replaced = new ObjectEntry[1];
+        final StoreEntry[] replaced = new StoreEntry[1];
         final boolean[] kept = new boolean[1];
-        entries.compute(key, (k, current) ->
+        entries.compute(entry.key(), (k, current) ->
         {
-            if (current != null && existence == ExistenceOpt.NX && !isExpired(current, System.currentTimeMillis()))
+            if (current != null && existence == ExistenceOpt.NX && !current.isExpired(System.currentTimeMillis()))
             {
                 kept[0] = true;
                 return current;
             }
             replaced[0] = current;
-            return fresh;
+            return entry;
         });
         if (kept[0])
         {
@@ -68,20 +65,33 @@ public final class LocalMetadataOwner implements MetadataOwner
         }
         if (replaced[0] != null)
         {
-            replaced[0].object.release();
+            listener.removed(replaced[0], Removal.REPLACED, entry);
         }
-        if (expiresAt > 0)
-        {
-            expiries.add(new Expiry(fresh, expiresAt));
-        }
-        wake(key);
+        schedule(entry);
+        wake(entry.key());
         return PublishResult.PUBLISHED;
     }
 
-    @Override
-    public StoredObject[] acquire(final List<String> keys, final long subTimeoutMs) throws InterruptedException
+    private void schedule(final StoreEntry entry)
     {
-        final StoredObject[] found = new StoredObject[keys.size()];
+        final long at = entry.expiresAtMs();
+        if (at > 0)
+        {
+            expiries.add(new Expiry(entry, at));
+        }
+    }
+
+    @Override
+    public StoreEntry lookup(final String key)
+    {
+        final StoreEntry entry = entries.get(key);
+        return entry == null || entry.isExpired(System.currentTimeMillis()) ? null : entry;
+    }
+
+    @Override
+    public StoreEntry[] await(final List<String> keys, final long subTimeoutMs) throws InterruptedException
+    {
+        final StoreEntry[] found = new StoreEntry[keys.size()];
         int missing = fill(keys, found);
         if (missing == 0 || subTimeoutMs <= 0)
         {
@@ -101,7 +111,6 @@ public final class LocalMetadataOwner implements MetadataOwner
             }
         }
         final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(subTimeoutMs);
-        boolean completed = false;
         try
         {
             // re-check after registering, so a publish between the first look and the registration is not missed
@@ -116,21 +125,9 @@ public final class LocalMetadataOwner implements MetadataOwner
                 }
                 missing = fill(keys, found);
             }
-            completed = true;
         }
         finally
         {
-            if (!completed)
-            {
-                // interrupted (the worker is stopping): hand back what was already retained
-                for (final StoredObject object : found)
-                {
-                    if (object != null)
-                    {
-                        object.release();
-                    }
-                }
-            }
             for (final String key : keys)
             {
                 waiters.computeIfPresent(key, (k, list) ->
@@ -143,25 +140,19 @@ public final class LocalMetadataOwner implements MetadataOwner
         return found;
     }
 
-    /** Retains the objects of the keys still missing in {@code found}; returns how many remain missing. */
-    private int fill(final List<String> keys, final StoredObject[] found)
+    /** Fills the keys still missing in {@code found}; returns how many remain missing. */
+    private int fill(final List<String> keys, final StoreEntry[] found)
     {
         int missing = 0;
-        final long now = System.currentTimeMillis();
         for (int i = 0; i < found.length; i++)
         {
-            if (found[i] != null)
+            if (found[i] == null)
             {
-                continue;
-            }
-            final ObjectEntry entry = entries.get(keys.get(i));
-            if (entry != null && !isExpired(entry, now) && entry.object.tryRetain())
-            {
-                found[i] = entry.object;
-            }
-            else
-            {
-                missing++;
+                found[i] = lookup(keys.get(i));
+                if (found[i] == null)
+                {
+                    missing++;
+                }
             }
         }
         return missing;
@@ -182,44 +173,43 @@ public final class LocalMetadataOwner implements MetadataOwner
     @Override
     public boolean delete(final String key)
     {
-        final ObjectEntry removed = entries.remove(key);
+        final StoreEntry removed = entries.remove(key);
         if (removed == null)
         {
             return false;
         }
-        removed.object.release();
-        return true;
+        listener.removed(removed, Removal.DELETED, null);
+        return !removed.isExpired(System.currentTimeMillis());
+    }
+
+    @Override
+    public boolean removeIfCurrent(final StoreEntry entry, final Removal why)
+    {
+        if (entries.remove(entry.key(), entry))
+        {
+            listener.removed(entry, why, null);
+            return true;
+        }
+        return false;
     }
 
     @Override
     public boolean expire(final String key, final int ttlSecond)
     {
-        final ObjectEntry entry = entries.get(key);
-        if (entry == null || isExpired(entry, System.currentTimeMillis()))
+        final StoreEntry entry = lookup(key);
+        if (entry == null)
         {
             return false;
         }
-        final long expiresAt = ttlSecond > 0 ? System.currentTimeMillis() + ttlSecond * 1000L : 0;
-        entry.expiresAtMs = expiresAt;
-        if (expiresAt > 0)
-        {
-            expiries.add(new Expiry(entry, expiresAt));
-        }
+        entry.expiresAtMs(ttlSecond > 0 ? System.currentTimeMillis() + ttlSecond * 1000L : 0);
+        schedule(entry);
         return entries.get(key) == entry;
     }
 
     @Override
     public boolean exists(final String key)
     {
-        final ObjectEntry entry = entries.get(key);
-        return entry != null && !isExpired(entry, System.currentTimeMillis());
-    }
-
-    /** True once the TTL passed, even before the expiry thread removed the key: nobody sees it any more. */
-    private static boolean isExpired(final ObjectEntry entry, final long nowMs)
-    {
-        final long expiresAt = entry.expiresAtMs;
-        return expiresAt != 0 && expiresAt <= nowMs;
+        return lookup(key) != null;
     }
 
     @Override
@@ -235,12 +225,10 @@ public final class LocalMetadataOwner implements MetadataOwner
             try
             {
                 final Expiry due = expiries.take();
-                final ObjectEntry entry = due.entry;
                 // a later expire() or overwrite made this record stale: only the record matching the entry acts
-                if (entry.expiresAtMs == due.atMs && entries.remove(entry.key, entry))
+                if (due.entry.expiresAtMs() == due.atMs && removeIfCurrent(due.entry, Removal.EXPIRED))
                 {
-                    entry.object.release();
-                    LOG.debug("key {} expired", entry.key);
+                    LOG.debug("key {} expired", due.entry.key());
                 }
             }
             catch (final InterruptedException e)
@@ -264,10 +252,10 @@ public final class LocalMetadataOwner implements MetadataOwner
     /** One scheduled expiry; stale ones (the entry's expiry changed since) are ignored when they fire. */
     private static final class Expiry implements Delayed
     {
-        final ObjectEntry entry;
+        final StoreEntry entry;
         final long atMs;
 
-        Expiry(final ObjectEntry entry, final long atMs)
+        Expiry(final StoreEntry entry, final long atMs)
         {
             this.entry = entry;
             this.atMs = atMs;

@@ -14,7 +14,9 @@ import io.ds4j.common.protocol.MessageType;
 import io.ds4j.common.protocol.ProtocolException;
 import io.ds4j.worker.kv.KvService;
 import io.ds4j.worker.kv.SetParams;
+import io.ds4j.worker.store.SharedPool;
 import io.ds4j.worker.store.StoredObject;
+import io.ds4j.worker.store.Value;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -205,7 +207,8 @@ final class ConnectionHandler implements Runnable
             .putBoolean(sharedMemory);
         if (server.sharedMemoryEnabled())
         {
-            out.putInt(1).putInt(0).putString(kv.pool().path().toString()).putLong(kv.pool().segment().byteSize());
+            final SharedPool pool = kv.store().pool();
+            out.putInt(1).putInt(0).putString(pool.path().toString()).putLong(pool.segment().byteSize());
         }
         else
         {
@@ -327,8 +330,8 @@ final class ConnectionHandler implements Runnable
         final long subTimeoutMs = request.getLong();
         final boolean views = request.getBoolean();
         readKeys(request);
-        final StoredObject[] found = kv.get(keys, subTimeoutMs);
-        // every found object holds a reference for us: each is pinned for the client or released exactly once,
+        final Value[] found = kv.get(keys, subTimeoutMs);
+        // every found value holds a reference for us: each is pinned for the client or released exactly once,
         // also when the response fails half-way
         int next = 0;
         try
@@ -338,21 +341,24 @@ final class ConnectionHandler implements Runnable
             final long limit = server.maxFrameLength();
             while (next < found.length)
             {
-                final StoredObject object = found[next];
-                if (object == null)
+                final Value value = found[next];
+                final StoredObject pooled = value == null ? null : value.pooled();
+                if (value == null)
                 {
                     out.putByte(0);
                     next++;
                 }
-                else if (sharedMemory && (views || object.dataSize() > threshold) && session.pin(object))
+                else if (sharedMemory && pooled != null && (views || pooled.dataSize() > threshold)
+                    && session.pin(pooled))
                 {
                     next++;
-                    out.putByte(2).putLong(object.allocationId()).putInt(object.segmentIndex())
-                        .putLong(object.dataOffset()).putLong(object.dataSize());
+                    out.putByte(2).putLong(pooled.allocationId()).putInt(pooled.segmentIndex())
+                        .putLong(pooled.dataOffset()).putLong(pooled.dataSize());
                 }
                 else
                 {
-                    if (out.length() + 5L + object.dataSize() > limit)
+                    // inline: small values, TCP clients, and values served from disk because the pool was full
+                    if (out.length() + 5L + value.size() > limit)
                     {
                         throw new DsException(StatusCode.INVALID, "the values of this get add up to more than the "
                             + limit + " bytes one response can carry; get fewer keys at once");
@@ -360,11 +366,11 @@ final class ConnectionHandler implements Runnable
                     next++;
                     try
                     {
-                        out.putByte(1).putBytes(object.data());
+                        out.putByte(1).putBytes(value.data());
                     }
                     finally
                     {
-                        object.release();
+                        value.release();
                     }
                 }
             }

@@ -52,7 +52,7 @@ public final class WorkerServer implements AutoCloseable
         this.kv = kv;
         this.sessions = sessions;
         this.generation = generation;
-        this.maxFrameLength = ConnectionHandler.frameLimit(kv.pool().capacity());
+        this.maxFrameLength = ConnectionHandler.frameLimit(kv.store().pool().capacity());
         tcp = ServerSocketChannel.open();
         try
         {

@@ -12,7 +12,7 @@ import java.lang.invoke.VarHandle;
  * in-flight copy holds one more. The memory goes back to the allocator only when the count reaches zero, so a view
  * never sees its region reused, even after the key was deleted or overwritten.
  */
-public final class StoredObject
+public final class StoredObject implements Value
 {
     private static final VarHandle REFS;
 
@@ -46,6 +46,11 @@ public final class StoredObject
         this.allocatedSize = allocatedSize;
     }
 
+    SharedPool pool()
+    {
+        return pool;
+    }
+
     public long allocationId()
     {
         return allocationId;
@@ -74,12 +79,25 @@ public final class StoredObject
         return dataSize;
     }
 
+    @Override
+    public long size()
+    {
+        return dataSize;
+    }
+
+    @Override
+    public StoredObject pooled()
+    {
+        return this;
+    }
+
     long allocatedSize()
     {
         return allocatedSize;
     }
 
     /** The value's bytes in the worker's mapping. */
+    @Override
     public MemorySegment data()
     {
         return pool.segment().asSlice(dataOffset(), dataSize);
@@ -116,6 +134,7 @@ public final class StoredObject
     }
 
     /** Drops one reference; the last one returns the memory to the pool. */
+    @Override
     public void release()
     {
         final int remaining = (int) REFS.getAndAdd(this, -1) - 1;

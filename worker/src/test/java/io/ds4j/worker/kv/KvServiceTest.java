@@ -8,7 +8,8 @@ import io.ds4j.common.WriteMode;
 import io.ds4j.common.shm.ObjectHeader;
 import io.ds4j.common.shm.SegmentFiles;
 import io.ds4j.worker.TestPools;
-import io.ds4j.worker.meta.LocalMetadataOwner;
+import io.ds4j.worker.TestStores;
+import io.ds4j.worker.store.Value;
 import io.ds4j.worker.store.SharedPool;
 import io.ds4j.worker.store.StoredObject;
 import org.junit.jupiter.api.AfterEach;
@@ -37,23 +38,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class KvServiceTest
 {
+    private TestStores stores;
     private SharedPool pool;
-    private LocalMetadataOwner metadata;
     private KvService kv;
 
     @BeforeEach
     void open() throws IOException
     {
-        pool = TestPools.create(8 << 20);
-        metadata = new LocalMetadataOwner();
-        kv = new KvService(pool, metadata);
+        stores = TestStores.memory(8 << 20);
+        pool = stores.pool;
+        kv = stores.kv;
     }
 
     @AfterEach
     void close()
     {
-        metadata.close();
-        pool.close();
+        stores.close();
     }
 
     private static MemorySegment bytes(final String text)
@@ -63,7 +63,7 @@ class KvServiceTest
 
     private String read(final String key) throws InterruptedException
     {
-        final StoredObject object = kv.get(List.of(key), 0)[0];
+        final Value object = kv.get(List.of(key), 0)[0];
         if (object == null)
         {
             return null;
@@ -82,9 +82,9 @@ class KvServiceTest
     void overwriteMakesANewVersionAndNxKeepsTheOld() throws InterruptedException
     {
         kv.set("k", bytes("one"), SetParams.DEFAULT);
-        final StoredObject first = kv.get(List.of("k"), 0)[0];
+        final StoredObject first = kv.get(List.of("k"), 0)[0].pooled();
         kv.set("k", bytes("two"), SetParams.DEFAULT);
-        final StoredObject second = kv.get(List.of("k"), 0)[0];
+        final StoredObject second = kv.get(List.of("k"), 0)[0].pooled();
         assertTrue(second.version() > first.version());
         assertEquals("one", new String(first.data().toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8),
             "a reader of the old version keeps its bytes");
@@ -99,7 +99,7 @@ class KvServiceTest
     {
         final long empty = pool.used();
         kv.set("k", MemorySegment.ofArray(new byte[4096]), SetParams.DEFAULT);
-        final StoredObject view = kv.get(List.of("k"), 0)[0];
+        final StoredObject view = kv.get(List.of("k"), 0)[0].pooled();
         kv.delete("k");
         assertTrue(pool.used() > empty, "a held view keeps its memory after delete");
         assertEquals(ObjectHeader.STATE_PUBLISHED, ObjectHeader.state(pool.segment(), view.headerOffset()));
@@ -185,7 +185,7 @@ class KvServiceTest
     @Test
     void subscribedGetWakesOnPublish() throws Exception
     {
-        final CompletableFuture<StoredObject[]> waiting = CompletableFuture.supplyAsync(() ->
+        final CompletableFuture<Value[]> waiting = CompletableFuture.supplyAsync(() ->
         {
             try
             {
@@ -202,7 +202,7 @@ class KvServiceTest
         assertFalse(waiting.isDone(), "waits until every key exists");
         final long start = System.nanoTime();
         kv.set("later", bytes("2"), SetParams.DEFAULT);
-        final StoredObject[] found = waiting.get(2, TimeUnit.SECONDS);
+        final Value[] found = waiting.get(2, TimeUnit.SECONDS);
         assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(1));
         assertNotNull(found[0]);
         assertNotNull(found[1]);
@@ -215,7 +215,7 @@ class KvServiceTest
     {
         kv.set("here", bytes("1"), SetParams.DEFAULT);
         final long start = System.nanoTime();
-        final StoredObject[] found = kv.get(List.of("here", "never"), 300);
+        final Value[] found = kv.get(List.of("here", "never"), 300);
         final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertTrue(elapsedMs >= 290 && elapsedMs < 2000, "waited " + elapsedMs + " ms");
         assertNotNull(found[0]);

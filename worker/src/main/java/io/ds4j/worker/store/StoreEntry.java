@@ -1,0 +1,102 @@
+package io.ds4j.worker.store;
+
+import io.ds4j.common.WriteMode;
+import io.ds4j.worker.eviction.EvictionPolicy;
+import io.ds4j.worker.store.spill.SpillHandle;
+
+/**
+ * One key's current version and where its bytes are: in the pool, in the spill tier, in L2, or several of them.
+ * The metadata owner maps keys to entries; {@link TieredStore} moves the bytes between tiers. Tier fields change
+ * only under the entry's stripe lock in {@link TieredStore}; {@link #memory} is also read without it, on the hit
+ * path, where {@link StoredObject#tryRetain()} settles any race with an eviction.
+ */
+public final class StoreEntry
+{
+    /** Where the entry stands with L2. */
+    public enum L2State
+    {
+        NONE, QUEUED, STORED
+    }
+
+    private final String key;
+    private final long version;
+    private final WriteMode writeMode;
+    private final long size;
+    private volatile long expiresAtMs;
+    volatile StoredObject memory;
+    volatile SpillHandle spill;
+    volatile L2State l2 = L2State.NONE;
+    /** Set once the key no longer maps here (deleted, replaced, expired, dropped): no tier may take it back. */
+    volatile boolean removed;
+    EvictionPolicy.Node<StoreEntry> node;
+
+    StoreEntry(final String key, final long version, final WriteMode writeMode, final long size,
+        final long expiresAtMs)
+    {
+        this.key = key;
+        this.version = version;
+        this.writeMode = writeMode;
+        this.size = size;
+        this.expiresAtMs = expiresAtMs;
+    }
+
+    public String key()
+    {
+        return key;
+    }
+
+    public long version()
+    {
+        return version;
+    }
+
+    public WriteMode writeMode()
+    {
+        return writeMode;
+    }
+
+    public long size()
+    {
+        return size;
+    }
+
+    public long expiresAtMs()
+    {
+        return expiresAtMs;
+    }
+
+    public void expiresAtMs(final long value)
+    {
+        expiresAtMs = value;
+    }
+
+    /** True once the TTL has passed, even before the expiry thread removed the key: nobody sees it any more. */
+    public boolean isExpired(final long nowMs)
+    {
+        final long at = expiresAtMs;
+        return at != 0 && at <= nowMs;
+    }
+
+    public boolean removed()
+    {
+        return removed;
+    }
+
+    public L2State l2()
+    {
+        return l2;
+    }
+
+    /** Whether the write mode keeps a copy in L2 (when an L2 is configured). */
+    public boolean l2Backed()
+    {
+        return writeMode == WriteMode.WRITE_THROUGH_L2_CACHE || writeMode == WriteMode.WRITE_BACK_L2_CACHE
+            || writeMode == WriteMode.WRITE_BACK_L2_CACHE_EVICT;
+    }
+
+    @Override
+    public String toString()
+    {
+        return key + "@" + version;
+    }
+}

@@ -1,0 +1,786 @@
+package io.ds4j.worker.store.l2;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+import java.util.zip.CRC32C;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.ds4j.common.KeyRules;
+import io.ds4j.common.ring.Murmur3;
+
+/**
+ * The {@code l2_cache_type=sfs} second level: one file per key in a directory on a shared (POSIX) filesystem, laid
+ * out so that any worker given the same {@code sfs_path} and cluster name finds what another wrote. The layout is
+ * specified in {@code docs/l2-layout.md}; in short:
+ *
+ * <pre>
+ * &lt;sfs_path&gt;/ds4j-l2/&lt;cluster_name or "default"&gt;/
+ *     layout                      "ds4j-l2 sfs layout 1\n": the directory scheme below
+ *     00/ .. ff/                  256 buckets (created on first use): top byte of Murmur3_32(key UTF-8,
+ *                                 seed 0), lowercase hex
+ *         &lt;key&gt;                   the key itself when it is at most 200 characters of the key alphabet
+ *                                 and not "." or ".."
+ *         &lt;sha-256 hex&gt;~h         any other key (longer, "." / "..", or outside the alphabet)
+ *         ~tmp-&lt;pid&gt;-&lt;random&gt;     a write in progress (or a crashed writer's leftover)
+ * </pre>
+ *
+ * {@code '~'} is not in the key alphabet, so a reserved name (hashed or temporary) never equals a literal key.
+ * Every object file is a 48-byte little-endian header, the key's UTF-8 bytes, then the value:
+ *
+ * <pre>
+ *  0  8  magic "DS4JL2R1"          24  8  expiresAtMs (epoch ms, 0 = never)
+ *  8  2  format version (1)        32  8  value length
+ * 10  2  flags (0)                 40  4  CRC32C of the value
+ * 12  4  key length in bytes       44  4  CRC32C of bytes 0..43 followed by the key bytes
+ * 16  8  version
+ * </pre>
+ *
+ * <p><b>Atomicity and durability.</b> A put writes a temporary file in the key's bucket, forces it, renames it over
+ * the record ({@code rename(2)}, atomic on POSIX filesystems including NFS), then forces the bucket directory so the
+ * rename itself survives a crash. A reader therefore sees the old record or the new one; a temporary file is never
+ * read, and leftovers older than an hour are removed when an instance starts (younger ones may belong to another
+ * worker that is still writing). A record that is damaged anyway (a truncated or bit-flipped file from a filesystem
+ * that lied about fsync) is reported as a {@link CorruptL2RecordException}, never returned as data.
+ *
+ * <p><b>Newer wins.</b> A put reads the existing header first and does nothing when that record has a higher
+ * version. Puts of one key in one process are serialized by striped locks, so the check and the rename are atomic
+ * with respect to each other. Across processes they are not: two workers writing one key at once end with the last
+ * rename, whatever its version. The cluster gives each key a single owner, which makes that race a failover corner
+ * case rather than a normal path.
+ *
+ * <p>The filesystem must be case-sensitive (keys "a" and "A" are different files) and accept the key alphabet in
+ * names (NFS, CephFS, Lustre, local filesystems do; SMB does not).
+ */
+public final class SfsL2Cache implements L2Cache
+{
+    /** The directory under {@code sfs_path} that holds all clusters' L2 data. */
+    public static final String ROOT_DIRECTORY = "ds4j-l2";
+    /** The cluster directory used when no cluster name is configured. */
+    public static final String DEFAULT_CLUSTER = "default";
+
+    static final String LAYOUT_FILE = "layout";
+    static final String LAYOUT_CONTENT = "ds4j-l2 sfs layout 1\n";
+    static final byte[] MAGIC = "DS4JL2R1".getBytes(US_ASCII);
+    static final int FORMAT_VERSION = 1;
+    static final int HEADER_SIZE = 48;
+    static final int OFF_FORMAT = 8;
+    static final int OFF_FLAGS = 10;
+    static final int OFF_KEY_LENGTH = 12;
+    static final int OFF_VERSION = 16;
+    static final int OFF_EXPIRES = 24;
+    static final int OFF_VALUE_LENGTH = 32;
+    static final int OFF_VALUE_CRC = 40;
+    static final int OFF_HEADER_CRC = 44;
+    /** Longest key stored under its own name; longer ones are hashed so names stay far below NAME_MAX (255). */
+    static final int MAX_LITERAL_NAME = 200;
+    /** Bounds the key length a header may claim, so a damaged header cannot make us allocate gigabytes. */
+    static final int MAX_KEY_BYTES = 65_536;
+    static final String TEMP_PREFIX = "~tmp-";
+    static final String HASHED_SUFFIX = "~h";
+    static final Duration STALE_TEMP_AGE = Duration.ofHours(1);
+
+    private static final Logger LOG = LoggerFactory.getLogger(SfsL2Cache.class);
+    private static final HexFormat HEX = HexFormat.of();
+    /** Values move in slices of this size: bounds the JDK's temporary direct buffer when a segment is on heap. */
+    private static final int CHUNK = 8 << 20;
+    private static final int LOCK_STRIPES = 256;
+    private static final int BUCKETS = 256;
+    private static final int MAX_KEY_IN_MESSAGE = 100;
+
+    private final Path root;
+    private final Path[] buckets = new Path[BUCKETS];
+    private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
+    private final LongSupplier clock;
+    private final AtomicBoolean directorySyncWarned = new AtomicBoolean();
+    private volatile boolean closed;
+
+    /**
+     * Opens (creating when absent) the L2 directory of {@code clusterName} under {@code sfsPath}, and removes stale
+     * temporary files that crashed writers left behind.
+     *
+     * @param clusterName the cluster's name, or null or blank for {@value #DEFAULT_CLUSTER}
+     * @throws IOException when the directories cannot be created or hold another layout
+     */
+    public SfsL2Cache(final Path sfsPath, final String clusterName) throws IOException
+    {
+        this(sfsPath, clusterName, System::currentTimeMillis);
+    }
+
+    /** As the public constructor, with the clock that decides expiry and temp-file staleness (tests). */
+    SfsL2Cache(final Path sfsPath, final String clusterName, final LongSupplier clock) throws IOException
+    {
+        Objects.requireNonNull(sfsPath, "sfsPath");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.root = sfsPath.resolve(ROOT_DIRECTORY).resolve(clusterDirectory(clusterName)).toAbsolutePath();
+        Files.createDirectories(root);
+        for (int i = 0; i < BUCKETS; i++)
+        {
+            // Created on first use: most clusters touch every bucket soon, but an idle one stays cheap to open.
+            buckets[i] = root.resolve(HEX.toHexDigits((byte) i));
+        }
+        for (int i = 0; i < LOCK_STRIPES; i++)
+        {
+            locks[i] = new ReentrantLock();
+        }
+        checkLayout();
+        removeStaleTemporaryFiles();
+    }
+
+    /** The cluster's L2 directory, {@code <sfs_path>/ds4j-l2/<cluster>}. */
+    public Path root()
+    {
+        return root;
+    }
+
+    @Override
+    public void put(final String key, final long version, final long expiresAtMs, final MemorySegment value)
+        throws IOException
+    {
+        final byte[] keyBytes = keyBytes(key);
+        Objects.requireNonNull(value, "value");
+        ensureOpen();
+        final int hash = Murmur3.hash32(key);
+        final Path bucket = bucket(hash);
+        final Path target = bucket.resolve(fileName(key));
+        final ReentrantLock lock = lock(hash);
+        lock.lock();
+        try
+        {
+            final Header existing = liveHeader(target, key, keyBytes);
+            if (existing != null && existing.version() > version)
+            {
+                LOG.debug("L2 put of {} version {} skipped: version {} is already stored", key, version,
+                    existing.version());
+                return;
+            }
+            writeAtomically(bucket, target, keyBytes, version, expiresAtMs, value);
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public L2Record get(final String key) throws IOException
+    {
+        final byte[] keyBytes = keyBytes(key);
+        ensureOpen();
+        final int hash = Murmur3.hash32(key);
+        final Path path = bucket(hash).resolve(fileName(key));
+        final FileChannel channel;
+        try
+        {
+            channel = FileChannel.open(path, StandardOpenOption.READ);
+        }
+        catch (final NoSuchFileException e)
+        {
+            return null;
+        }
+        boolean handedOut = false;
+        try
+        {
+            final Header header = readHeader(channel, path, key, keyBytes);
+            if (isExpired(header))
+            {
+                channel.close();
+                removeIfExpired(hash, path, key, keyBytes);
+                return null;
+            }
+            // The open channel pins this inode: a later put renames a new file over the name, but this record
+            // keeps reading the version whose header it returned.
+            final SfsRecord record = new SfsRecord(key, path, channel, header);
+            handedOut = true;
+            return record;
+        }
+        finally
+        {
+            if (!handedOut)
+            {
+                closeQuietly(channel);
+            }
+        }
+    }
+
+    @Override
+    public boolean delete(final String key) throws IOException
+    {
+        keyBytes(key);
+        ensureOpen();
+        final int hash = Murmur3.hash32(key);
+        final Path bucket = bucket(hash);
+        final ReentrantLock lock = lock(hash);
+        lock.lock();
+        try
+        {
+            final boolean removed = Files.deleteIfExists(bucket.resolve(fileName(key)));
+            if (removed)
+            {
+                syncDirectory(bucket);
+            }
+            return removed;
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public String describe()
+    {
+        return "sfs:" + root;
+    }
+
+    /** Marks the cache closed; records already handed out stay readable until they are closed themselves. */
+    @Override
+    public void close()
+    {
+        closed = true;
+    }
+
+    /** Where {@code key}'s record lives (whether or not it exists). */
+    Path pathOf(final String key)
+    {
+        keyBytes(key);
+        return bucket(Murmur3.hash32(key)).resolve(fileName(key));
+    }
+
+    /** The bucket directory name of {@code key}: the top byte of its Murmur3 hash, two lowercase hex digits. */
+    static String bucketName(final String key)
+    {
+        return HEX.toHexDigits((byte) (Murmur3.hash32(key) >>> 24));
+    }
+
+    /**
+     * The file name of {@code key} inside its bucket: the key itself when that is a safe name, else the SHA-256 of
+     * its UTF-8 bytes in lowercase hex followed by {@value #HASHED_SUFFIX}.
+     */
+    static String fileName(final String key)
+    {
+        final boolean literal = key.length() <= MAX_LITERAL_NAME
+            && KeyRules.isValid(key)
+            && !".".equals(key)
+            && !"..".equals(key);
+        return literal ? key : sha256Hex(key) + HASHED_SUFFIX;
+    }
+
+    static String sha256Hex(final String key)
+    {
+        try
+        {
+            return HEX.formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(UTF_8)));
+        }
+        catch (final NoSuchAlgorithmException e)
+        {
+            throw new IllegalStateException("every JDK provides SHA-256", e);
+        }
+    }
+
+    private static String clusterDirectory(final String clusterName)
+    {
+        if (clusterName == null || clusterName.isBlank())
+        {
+            return DEFAULT_CLUSTER;
+        }
+        if (clusterName.indexOf('/') >= 0 || clusterName.indexOf('\0') >= 0 || ".".equals(clusterName)
+            || "..".equals(clusterName))
+        {
+            throw new IllegalArgumentException("cluster name '" + clusterName + "' cannot be a directory name");
+        }
+        return clusterName;
+    }
+
+    private static byte[] keyBytes(final String key)
+    {
+        if (key == null || key.isEmpty())
+        {
+            throw new IllegalArgumentException("an L2 key must not be " + (key == null ? "null" : "empty"));
+        }
+        final byte[] bytes = key.getBytes(UTF_8);
+        if (bytes.length > MAX_KEY_BYTES)
+        {
+            throw new IllegalArgumentException("an L2 key is at most " + MAX_KEY_BYTES + " bytes; this one has "
+                + bytes.length);
+        }
+        return bytes;
+    }
+
+    private Path bucket(final int hash)
+    {
+        return buckets[hash >>> 24];
+    }
+
+    private ReentrantLock lock(final int hash)
+    {
+        // The low bits, not the bucket's top byte, so that keys of one bucket still spread over the stripes.
+        return locks[hash & (LOCK_STRIPES - 1)];
+    }
+
+    private void ensureOpen()
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("the L2 cache " + describe() + " is closed");
+        }
+    }
+
+    private boolean isExpired(final Header header)
+    {
+        return header.expiresAtMs() > 0 && clock.getAsLong() >= header.expiresAtMs();
+    }
+
+    /**
+     * The header of the record a put would replace, or null when there is none that counts: absent, expired, or
+     * damaged (a damaged record holds nothing worth keeping, so the put repairs it).
+     */
+    private Header liveHeader(final Path target, final String key, final byte[] keyBytes) throws IOException
+    {
+        try (FileChannel channel = FileChannel.open(target, StandardOpenOption.READ))
+        {
+            final Header header = readHeader(channel, target, key, keyBytes);
+            return isExpired(header) ? null : header;
+        }
+        catch (final NoSuchFileException e)
+        {
+            return null;
+        }
+        catch (final CorruptL2RecordException e)
+        {
+            LOG.warn("replacing a damaged L2 record: {}", e.getMessage());
+            return null;
+        }
+    }
+
+    private void writeAtomically(final Path bucket, final Path target, final byte[] keyBytes, final long version,
+        final long expiresAtMs, final MemorySegment value) throws IOException
+    {
+        final Path temp = bucket.resolve(TEMP_PREFIX + ProcessHandle.current().pid() + "-"
+            + HEX.toHexDigits(ThreadLocalRandom.current().nextLong()));
+        boolean renamed = false;
+        try
+        {
+            try (FileChannel channel = createTemporary(bucket, temp))
+            {
+                final long valueLength = value.byteSize();
+                final long valueOffset = HEADER_SIZE + keyBytes.length;
+                // Checksum and write slice by slice, so each slice is summed while it is still in the CPU cache.
+                final CRC32C crc = new CRC32C();
+                for (long done = 0; done < valueLength; )
+                {
+                    final long length = Math.min(CHUNK, valueLength - done);
+                    final ByteBuffer chunk = value.asSlice(done, length).asByteBuffer();
+                    crc.update(chunk.duplicate());
+                    writeFully(channel, chunk, valueOffset + done);
+                    done += length;
+                }
+                writeFully(channel, encodeHeader(keyBytes, version, expiresAtMs, valueLength,
+                    (int) crc.getValue()), 0);
+                channel.force(true);
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            renamed = true;
+        }
+        finally
+        {
+            if (!renamed)
+            {
+                deleteQuietly(temp);
+            }
+        }
+        syncDirectory(bucket);
+    }
+
+    /** Creates {@code temp} for writing, and its bucket first when this is the bucket's first record. */
+    private FileChannel createTemporary(final Path bucket, final Path temp) throws IOException
+    {
+        try
+        {
+            return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        }
+        catch (final NoSuchFileException e)
+        {
+            Files.createDirectories(bucket);
+            // The bucket's own entry must be durable too, or a crash could lose it with the records inside.
+            syncDirectory(root);
+            return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        }
+    }
+
+    /** The header followed by the key, ready to be written at offset 0. */
+    static ByteBuffer encodeHeader(final byte[] keyBytes, final long version, final long expiresAtMs,
+        final long valueLength, final int valueCrc)
+    {
+        final ByteBuffer buffer = ByteBuffer.allocate(HEADER_SIZE + keyBytes.length).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.put(0, MAGIC);
+        buffer.putShort(OFF_FORMAT, (short) FORMAT_VERSION);
+        buffer.putShort(OFF_FLAGS, (short) 0);
+        buffer.putInt(OFF_KEY_LENGTH, keyBytes.length);
+        buffer.putLong(OFF_VERSION, version);
+        buffer.putLong(OFF_EXPIRES, expiresAtMs);
+        buffer.putLong(OFF_VALUE_LENGTH, valueLength);
+        buffer.putInt(OFF_VALUE_CRC, valueCrc);
+        buffer.put(HEADER_SIZE, keyBytes);
+        buffer.putInt(OFF_HEADER_CRC, headerCrc(buffer, keyBytes));
+        return buffer;
+    }
+
+    /** CRC32C of header bytes 0..43 then the key: the key is covered so a damaged key cannot pass as another. */
+    private static int headerCrc(final ByteBuffer header, final byte[] keyBytes)
+    {
+        final CRC32C crc = new CRC32C();
+        crc.update(header.slice(0, OFF_HEADER_CRC));
+        crc.update(keyBytes);
+        return (int) crc.getValue();
+    }
+
+    /** Reads and checks a record's header and key; the file's size must match it exactly. */
+    private static Header readHeader(final FileChannel channel, final Path path, final String key,
+        final byte[] keyBytes) throws IOException
+    {
+        final long size = channel.size();
+        if (size < HEADER_SIZE)
+        {
+            throw corrupt(path, key, "truncated: the file is " + size + " bytes, shorter than the " + HEADER_SIZE
+                + "-byte header");
+        }
+        final ByteBuffer header = ByteBuffer.allocate(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        if (!readFully(channel, header, 0))
+        {
+            throw corrupt(path, key, "truncated while reading the header");
+        }
+        if (!Arrays.equals(header.array(), 0, MAGIC.length, MAGIC, 0, MAGIC.length))
+        {
+            throw corrupt(path, key, "bad magic (not a ds4j L2 record)");
+        }
+        final int format = Short.toUnsignedInt(header.getShort(OFF_FORMAT));
+        if (format != FORMAT_VERSION)
+        {
+            // Not damage: a newer ds4j wrote it. A plain IOException so that a put does not overwrite it.
+            throw new IOException("L2 record " + path + " has format version " + format + "; this build reads "
+                + FORMAT_VERSION);
+        }
+        final int keyLength = header.getInt(OFF_KEY_LENGTH);
+        if (keyLength <= 0 || keyLength > MAX_KEY_BYTES)
+        {
+            throw corrupt(path, key, "bad key length " + keyLength);
+        }
+        if (HEADER_SIZE + (long) keyLength > size)
+        {
+            throw corrupt(path, key, "truncated: the file is " + size + " bytes, too short for its "
+                + keyLength + "-byte key");
+        }
+        final ByteBuffer storedKey = ByteBuffer.allocate(keyLength);
+        if (!readFully(channel, storedKey, HEADER_SIZE))
+        {
+            throw corrupt(path, key, "truncated while reading the key");
+        }
+        if (headerCrc(header, storedKey.array()) != header.getInt(OFF_HEADER_CRC))
+        {
+            throw corrupt(path, key, "header checksum mismatch");
+        }
+        if (!Arrays.equals(storedKey.array(), keyBytes))
+        {
+            throw corrupt(path, key, "the file holds the key '"
+                + abbreviate(new String(storedKey.array(), UTF_8)) + "'");
+        }
+        final long valueLength = header.getLong(OFF_VALUE_LENGTH);
+        final long expected = HEADER_SIZE + (long) keyLength + valueLength;
+        if (valueLength < 0 || size != expected)
+        {
+            throw corrupt(path, key, (size < expected ? "truncated" : "trailing bytes") + ": the file is " + size
+                + " bytes, its header says " + expected);
+        }
+        return new Header(keyLength, header.getLong(OFF_VERSION), header.getLong(OFF_EXPIRES), valueLength,
+            header.getInt(OFF_VALUE_CRC));
+    }
+
+    /** Deletes an expired record, unless a put replaced it since the get looked. */
+    private void removeIfExpired(final int hash, final Path path, final String key, final byte[] keyBytes)
+    {
+        final ReentrantLock lock = lock(hash);
+        lock.lock();
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ))
+        {
+            if (isExpired(readHeader(channel, path, key, keyBytes)))
+            {
+                Files.deleteIfExists(path);
+                syncDirectory(path.getParent());
+            }
+        }
+        catch (final IOException e)
+        {
+            // Best effort: the record is expired either way, and the next get looks again.
+            LOG.debug("could not remove expired L2 record {}: {}", path, e.toString());
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    /** Makes renames and unlinks in {@code directory} durable; tolerated where the filesystem cannot. */
+    private void syncDirectory(final Path directory)
+    {
+        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ))
+        {
+            channel.force(true);
+        }
+        catch (final IOException e)
+        {
+            if (directorySyncWarned.compareAndSet(false, true))
+            {
+                LOG.warn("cannot fsync L2 directory {} ({}); renames rely on the filesystem's own ordering",
+                    directory, e.toString());
+            }
+        }
+    }
+
+    private void checkLayout() throws IOException
+    {
+        final Path layout = root.resolve(LAYOUT_FILE);
+        if (!Files.exists(layout))
+        {
+            // Temp and rename, as for records: two workers starting at once write the same bytes.
+            final Path temp = root.resolve(TEMP_PREFIX + ProcessHandle.current().pid() + "-"
+                + HEX.toHexDigits(ThreadLocalRandom.current().nextLong()));
+            try
+            {
+                Files.writeString(temp, LAYOUT_CONTENT, US_ASCII, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE, StandardOpenOption.SYNC);
+                Files.move(temp, layout, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+            finally
+            {
+                deleteQuietly(temp);
+            }
+            syncDirectory(root);
+            return;
+        }
+        final String found = Files.readString(layout, US_ASCII);
+        if (!LAYOUT_CONTENT.equals(found))
+        {
+            throw new IOException("the L2 directory " + root + " holds layout '" + found.strip() + "'; this build "
+                + "uses '" + LAYOUT_CONTENT.strip() + "'");
+        }
+    }
+
+    private void removeStaleTemporaryFiles()
+    {
+        final long cutoff = clock.getAsLong() - STALE_TEMP_AGE.toMillis();
+        int removed = 0;
+        final Path[] directories = Arrays.copyOf(buckets, BUCKETS + 1);
+        // The root too: a worker that crashed while writing the layout file left its temporary file there.
+        directories[BUCKETS] = root;
+        for (final Path bucket : directories)
+        {
+            try (DirectoryStream<Path> temps = Files.newDirectoryStream(bucket, TEMP_PREFIX + "*"))
+            {
+                for (final Path temp : temps)
+                {
+                    try
+                    {
+                        if (Files.getLastModifiedTime(temp).toMillis() < cutoff && Files.deleteIfExists(temp))
+                        {
+                            removed++;
+                        }
+                    }
+                    catch (final IOException e)
+                    {
+                        LOG.warn("cannot remove stale L2 temporary file {}: {}", temp, e.toString());
+                    }
+                }
+            }
+            catch (final NoSuchFileException e)
+            {
+                // Not created yet: nothing was ever written there.
+            }
+            catch (final IOException e)
+            {
+                LOG.warn("cannot list L2 bucket {}: {}", bucket, e.toString());
+            }
+        }
+        if (removed > 0)
+        {
+            LOG.info("removed {} stale temporary file(s) left by crashed writers under {}", removed, root);
+        }
+    }
+
+    private static void writeFully(final FileChannel channel, final ByteBuffer buffer, final long position)
+        throws IOException
+    {
+        long at = position;
+        while (buffer.hasRemaining())
+        {
+            at += channel.write(buffer, at);
+        }
+    }
+
+    /** Fills {@code buffer} from {@code position}; false when the file ends first. */
+    private static boolean readFully(final FileChannel channel, final ByteBuffer buffer, final long position)
+        throws IOException
+    {
+        long at = position;
+        while (buffer.hasRemaining())
+        {
+            final int read = channel.read(buffer, at);
+            if (read < 0)
+            {
+                return false;
+            }
+            at += read;
+        }
+        return true;
+    }
+
+    private static CorruptL2RecordException corrupt(final Path path, final String key, final String reason)
+    {
+        return new CorruptL2RecordException("corrupt L2 record " + path + " for key '" + abbreviate(key) + "': "
+            + reason);
+    }
+
+    private static String abbreviate(final String key)
+    {
+        return key.length() <= MAX_KEY_IN_MESSAGE ? key : key.substring(0, MAX_KEY_IN_MESSAGE) + "...("
+            + key.length() + " chars)";
+    }
+
+    private static void deleteQuietly(final Path path)
+    {
+        try
+        {
+            Files.deleteIfExists(path);
+        }
+        catch (final IOException e)
+        {
+            LOG.debug("cannot delete {}: {}", path, e.toString());
+        }
+    }
+
+    private static void closeQuietly(final FileChannel channel)
+    {
+        try
+        {
+            channel.close();
+        }
+        catch (final IOException e)
+        {
+            LOG.debug("cannot close an L2 record: {}", e.toString());
+        }
+    }
+
+    /** A checked header: what the record claims about itself. */
+    private record Header(int keyLength, long version, long expiresAtMs, long valueLength, int valueCrc)
+    {
+        long valueOffset()
+        {
+            return HEADER_SIZE + (long) keyLength;
+        }
+    }
+
+    /** A record open for reading; owns the channel, which keeps the inode it was opened on. */
+    private static final class SfsRecord implements L2Record
+    {
+        private final String key;
+        private final Path path;
+        private final FileChannel channel;
+        private final Header header;
+
+        SfsRecord(final String key, final Path path, final FileChannel channel, final Header header)
+        {
+            this.key = key;
+            this.path = path;
+            this.channel = channel;
+            this.header = header;
+        }
+
+        @Override
+        public String key()
+        {
+            return key;
+        }
+
+        @Override
+        public long version()
+        {
+            return header.version();
+        }
+
+        @Override
+        public long expiresAtMs()
+        {
+            return header.expiresAtMs();
+        }
+
+        @Override
+        public long size()
+        {
+            return header.valueLength();
+        }
+
+        /**
+         * Reads the value straight from the file into {@code target} (no intermediate array) and checks its CRC32C.
+         * When this throws, {@code target}'s first {@link #size()} bytes are unspecified.
+         */
+        @Override
+        public void readInto(final MemorySegment target) throws IOException
+        {
+            Objects.requireNonNull(target, "target");
+            final long size = header.valueLength();
+            if (target.byteSize() < size)
+            {
+                throw new IllegalArgumentException("the target holds " + target.byteSize() + " bytes; the value of '"
+                    + abbreviate(key) + "' is " + size);
+            }
+            final CRC32C crc = new CRC32C();
+            for (long done = 0; done < size; )
+            {
+                final long length = Math.min(CHUNK, size - done);
+                final ByteBuffer chunk = target.asSlice(done, length).asByteBuffer();
+                if (!readFully(channel, chunk, header.valueOffset() + done))
+                {
+                    throw corrupt(path, key, "truncated: the value ends after " + (done + chunk.position())
+                        + " of " + size + " bytes");
+                }
+                crc.update(chunk.flip());
+                done += length;
+            }
+            final int computed = (int) crc.getValue();
+            if (computed != header.valueCrc())
+            {
+                throw corrupt(path, key, "value checksum mismatch (stored CRC32C " + Integer.toHexString(
+                    header.valueCrc()) + ", computed " + Integer.toHexString(computed) + ")");
+            }
+        }
+
+        @Override
+        public void close()
+        {
+            closeQuietly(channel);
+        }
+    }
+}
