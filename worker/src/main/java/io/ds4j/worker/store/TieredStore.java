@@ -35,6 +35,8 @@ public final class TieredStore implements AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(TieredStore.class);
     private static final int STRIPES = 1024;
+    /** How long a write may wait for queued write-backs to free memory before it fails. */
+    private static final long WRITE_BACK_WAIT_NANOS = 2_000_000_000L;
 
     /** What the evictor does with one candidate (spec §3.6, first match wins). */
     enum Action
@@ -163,23 +165,25 @@ public final class TieredStore implements AutoCloseable
         {
             failure = e;
         }
-        // the allocation-failure path of the action table: evict synchronously until the request fits
-        final long limit = policy.size() + 1L;
-        for (long attempts = 0; attempts < limit; attempts++)
+        // the allocation-failure path of the action table: evict synchronously until the request fits; values
+        // waiting for the write-back flusher cannot move until they reach L2, so give the flusher a moment
+        final long waitUntil = System.nanoTime() + WRITE_BACK_WAIT_NANOS;
+        do
         {
-            final Action done = evictOne();
-            if (done == null)
+            final StoredObject made = evictUntilFits(size);
+            if (made != null)
             {
-                break;
+                return allocated(made);
             }
-            try
-            {
-                return allocated(pool.allocate(size, 0));
-            }
-            catch (final DsException e)
-            {
-                failure = e;
-            }
+        }
+        while (writeBack != null && writeBack.depth() > 0 && System.nanoTime() < waitUntil && parkBriefly());
+        try
+        {
+            return allocated(pool.allocate(size, 0));
+        }
+        catch (final DsException e)
+        {
+            failure = e;
         }
         if (spill != null && spill.nearlyFull())
         {
@@ -187,6 +191,34 @@ public final class TieredStore implements AutoCloseable
                 + spill.usedBytes() + " of " + spill.limitBytes() + " bytes)");
         }
         throw failure;
+    }
+
+    /** Evicts candidates one by one until {@code size} fits; null when every candidate had to stay. */
+    private StoredObject evictUntilFits(final long size)
+    {
+        final long limit = policy.size() + 1L;
+        for (long attempts = 0; attempts < limit; attempts++)
+        {
+            if (evictOne() == null)
+            {
+                return null;
+            }
+            try
+            {
+                return pool.allocate(size, 0);
+            }
+            catch (final DsException e)
+            {
+                // still no run large enough: evict the next one
+            }
+        }
+        return null;
+    }
+
+    private static boolean parkBriefly()
+    {
+        java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+        return true;
     }
 
     private StoredObject allocated(final StoredObject object)
