@@ -27,11 +27,8 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 
@@ -85,10 +82,8 @@ import org.slf4j.LoggerFactory;
  * <h2>Reads</h2>
  * {@link #readInto} reads straight into the caller's segment with 1 MiB positional reads and checks the CRC32C of
  * each chunk right after reading it, while it is still in the CPU cache (a separate checksum pass over a large value
- * would read it back from DRAM). For values of {@value #SHARED_CHECKSUM_THRESHOLD} bytes or more whose target other
- * threads may access (not a confined arena's), a helper thread (at most half the cores, started on demand) shares
- * the checksum work chunk by chunk ({@link ChunkedChecksum}): when it keeps up, a read costs about what a plain read
- * of the file costs; when it does not, the reader checksums the chunks itself, as for smaller values.
+ * would read it back from DRAM). The checksum stays on the reading thread: sharing it with a helper thread was
+ * measured (docs/spill-layout.md) and was faster only while a core was idle, and slower on a loaded machine.
  *
  * <h2>Thread safety</h2>
  * Every method may be called from any thread. Metadata (handles, files, accounting) is guarded by one lock that is
@@ -118,9 +113,6 @@ public final class SpillStore implements AutoCloseable
     /** Bytes per read or write call: large enough to amortize the syscall, small enough to CRC while cached. */
     static final int IO_CHUNK = 1 << 20;
 
-    /** Reads of at least this many bytes share their checksum work with a helper thread. */
-    static final long SHARED_CHECKSUM_THRESHOLD = 8L << 20;
-
     private static final Logger LOG = LoggerFactory.getLogger(SpillStore.class);
     private static final int MAX_REOPEN_RETRIES = 8;
     private static final long COMPACTION_BATCH_BYTES = 8L << 20;
@@ -139,9 +131,6 @@ public final class SpillStore implements AutoCloseable
     private final ReentrantLock compactionLock = new ReentrantLock();
     private final AtomicBoolean compactionScheduled = new AtomicBoolean();
     private final ExecutorService compactor;
-    private final ThreadPoolExecutor checksumHelpers;
-    /** Reads that shared their checksum with a helper thread; for tests. */
-    final AtomicLong sharedChecksumReads = new AtomicLong();
 
     /** Every file not yet deleted, retired ones still pinned included. */
     private final Set<SpillFile> files = new HashSet<>();
@@ -177,9 +166,6 @@ public final class SpillStore implements AutoCloseable
         this.compactor = autoCompact
             ? Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("spill-compactor").factory())
             : null;
-        final int helpers = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
-        this.checksumHelpers = new ThreadPoolExecutor(0, helpers, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
-            Thread.ofPlatform().daemon().name("spill-checksum-", 0).factory());
     }
 
     /**
@@ -708,7 +694,6 @@ public final class SpillStore implements AutoCloseable
         {
             lock.unlock();
         }
-        checksumHelpers.shutdown();
         if (compactor != null)
         {
             compactor.shutdownNow();
@@ -1314,81 +1299,41 @@ public final class SpillStore implements AutoCloseable
     {
         final CRC32C crc = new CRC32C();
         final long size = segment.byteSize();
-        final ChunkedChecksum shared = read && size >= SHARED_CHECKSUM_THRESHOLD ? shareChecksum(segment) : null;
         FileChannel channel = initial;
         int reopens = 0;
         long done = 0;
-        boolean ok = false;
-        try
+        while (done < size)
         {
-            while (done < size)
+            final int n = (int) Math.min(IO_CHUNK, size - done);
+            final MemorySegment chunk = segment.asSlice(done, n);
+            try
             {
-                final int n = (int) Math.min(IO_CHUNK, size - done);
-                final MemorySegment chunk = segment.asSlice(done, n);
-                try
+                if (read)
                 {
-                    if (read)
-                    {
-                        readFully(channel, chunk.asByteBuffer(), position + done, file);
-                    }
-                    else
-                    {
-                        writeFully(channel, chunk.asByteBuffer(), position + done);
-                    }
-                }
-                catch (final ClosedByInterruptException e)
-                {
-                    throw e;
-                }
-                catch (final ClosedChannelException e)
-                {
-                    if (Thread.currentThread().isInterrupted() || ++reopens > MAX_REOPEN_RETRIES)
-                    {
-                        throw e;
-                    }
-                    channel = reopen(file);
-                    continue;
-                }
-                if (shared != null)
-                {
-                    shared.chunkFilled((int) (done / IO_CHUNK));
+                    readFully(channel, chunk.asByteBuffer(), position + done, file);
                 }
                 else
                 {
-                    crc.update(chunk.asByteBuffer());
+                    writeFully(channel, chunk.asByteBuffer(), position + done);
                 }
-                done += n;
             }
-            ok = true;
-        }
-        finally
-        {
-            if (shared != null && !ok)
+            catch (final ClosedByInterruptException e)
             {
-                shared.abandon();
+                throw e;
             }
+            catch (final ClosedChannelException e)
+            {
+                if (Thread.currentThread().isInterrupted() || ++reopens > MAX_REOPEN_RETRIES)
+                {
+                    throw e;
+                }
+                channel = reopen(file);
+                continue;
+            }
+            crc.update(chunk.asByteBuffer());
+            done += n;
         }
-        return shared != null ? shared.finish() : (int) crc.getValue();
-    }
-
-    /** Starts a helper thread on the checksum of a large read; null if the target is confined or none is free. */
-    private ChunkedChecksum shareChecksum(final MemorySegment segment)
-    {
-        if (!ChunkedChecksum.canHelp(segment))
-        {
-            return null;
-        }
-        final ChunkedChecksum checksum = new ChunkedChecksum(segment, IO_CHUNK);
-        try
-        {
-            checksumHelpers.execute(checksum);
-        }
-        catch (final RejectedExecutionException e)
-        {
-            return null;
-        }
-        sharedChecksumReads.incrementAndGet();
-        return checksum;
+        return (int) crc.getValue();
     }
 
     private FileChannel reopen(final SpillFile file) throws IOException

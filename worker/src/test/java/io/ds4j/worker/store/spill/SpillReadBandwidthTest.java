@@ -23,8 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Read bandwidth of a spilled object ({@link SpillStore#readInto} into an off-heap segment) beside a plain
  * {@link FileChannel} read of a file of the same size, in the same directory, into the same direct memory. The issue's
- * target is at least 70% of the plain read. Rounds alternate the two reads. The test only prints (page-cache-warm
- * numbers; no timing assertion); for cold-cache numbers run the main as root:
+ * target is at least 70% of the plain read. Each round reads the plain file, then the spilled object. The test only
+ * prints (page-cache-warm numbers; no timing assertion); for cold-cache numbers run the main as root:
  * <pre>
  * java -cp worker/target/classes:worker/target/test-classes:$SLF4J_API \
  *     io.ds4j.worker.store.spill.SpillReadBandwidthTest /var/tmp/spillbench 256 5 --drop-caches
