@@ -319,6 +319,67 @@ public final class KvClient
     }
 
     /**
+     * Copies the value of {@code key} into {@code target} (from offset 0) and returns its size: for callers that reuse
+     * one buffer, so a large get costs the copy and nothing else (no new array to allocate and zero).
+     *
+     * @throws DsException NOT_FOUND when the key does not exist; INVALID when {@code target} is smaller than the
+     *                     value (the message gives the size needed)
+     */
+    public long get(final String key, final MemorySegment target)
+    {
+        KeyRules.check(key);
+        if (target.isReadOnly())
+        {
+            throw new DsException(StatusCode.INVALID, "the target segment is read-only");
+        }
+        final long size = link.invoke((connection, state) ->
+        {
+            writeGet(connection, List.of(key), 0, false);
+            final BodyReader in = connection.call(link.requestTimeoutMs());
+            in.getCount(1, 1);
+            final int kind = in.getByte();
+            if (kind == 0)
+            {
+                return -1L;
+            }
+            if (kind == 1)
+            {
+                final MemorySegment inline = in.getBytesInPlace();
+                checkFits(key, inline.byteSize(), target);
+                MemorySegment.copy(inline, 0, target, 0, inline.byteSize());
+                return inline.byteSize();
+            }
+            final long allocationId = in.getLong();
+            final MemorySegment view = state.mapping().slice(in.getInt(), in.getLong(), in.getLong(), allocationId);
+            try
+            {
+                checkFits(key, view.byteSize(), target);
+                MemorySegment.copy(view, 0, target, 0, view.byteSize());
+                return view.byteSize();
+            }
+            finally
+            {
+                connection.beginNoReply(MessageType.RELEASE).putInt(1).putLong(allocationId);
+                connection.send();
+            }
+        });
+        if (size < 0)
+        {
+            throw new DsException(StatusCode.NOT_FOUND, "key " + key + " does not exist");
+        }
+        return size;
+    }
+
+    private static void checkFits(final String key, final long size, final MemorySegment target)
+    {
+        if (size > target.byteSize())
+        {
+            throw new DsException(StatusCode.INVALID, "the value of " + key + " is " + size + " bytes; the target"
+                + " holds only " + target.byteSize() + ": pass a segment of at least " + size + " bytes");
+        }
+    }
+
+    /**
      * The values of {@code keys}, aligned with them, null where a key does not exist. With {@code subTimeoutMs > 0}
      * it waits up to that long for keys not yet set, returning as soon as all are there.
      *

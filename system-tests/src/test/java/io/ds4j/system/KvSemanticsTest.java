@@ -148,6 +148,30 @@ class KvSemanticsTest
     }
 
     @BothTransports
+    void getIntoTheCallersSegmentCopiesAndReturnsTheSize(final Transport transport)
+    {
+        final KvClient kv = kv(transport);
+        final byte[] big = randomBytes(77, 2 * MIB);
+        final byte[] small = randomBytes(78, 300);
+        kv.set(key(transport, "into-big"), big);
+        kv.set(key(transport, "into-small"), small);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined())
+        {
+            final java.lang.foreign.MemorySegment target = arena.allocate(4 * MIB);
+            assertEquals(big.length, kv.get(key(transport, "into-big"), target));
+            assertArrayEquals(big, target.asSlice(0, big.length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            assertEquals(small.length, kv.get(key(transport, "into-small"), target));
+            assertArrayEquals(small, target.asSlice(0, small.length)
+                .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            final io.ds4j.common.DsException tooSmall = assertCode(StatusCode.INVALID,
+                () -> kv.get(key(transport, "into-big"), arena.allocate(MIB)));
+            assertTrue(tooSmall.getMessage().contains(String.valueOf(big.length)), tooSmall.getMessage());
+            assertCode(StatusCode.NOT_FOUND, () -> kv.get(key(transport, "into-missing"), target));
+        }
+        assertServes(client(transport));
+    }
+
+    @BothTransports
     void setFromMemorySegment(final Transport transport)
     {
         for (final int size : new int[] {5, 700 * KIB})
