@@ -16,11 +16,13 @@ public final class DsClient implements AutoCloseable
 {
     private final WorkerLink link;
     private final KvClient kv;
+    private final ObjectClient object;
 
     private DsClient(final WorkerLink link)
     {
         this.link = link;
         this.kv = new KvClient(link);
+        this.object = new ObjectClient(link);
     }
 
     /**
@@ -42,6 +44,12 @@ public final class DsClient implements AutoCloseable
     public KvClient kv()
     {
         return kv;
+    }
+
+    /** The object interface: ref-counted objects with buffers, latches and nested references. */
+    public ObjectClient object()
+    {
+        return object;
     }
 
     /** True when values move through shared memory rather than inline over TCP. */

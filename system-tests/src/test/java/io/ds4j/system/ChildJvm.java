@@ -30,6 +30,12 @@ final class ChildJvm implements AutoCloseable
 
     static ChildJvm start(final String... args)
     {
+        return startMain(ClientProgram.class, args);
+    }
+
+    /** A child JVM running {@code main}'s main method (a program of this test module) with {@code args}. */
+    static ChildJvm startMain(final Class<?> main, final String... args)
+    {
         final List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command()
             .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
@@ -38,7 +44,7 @@ final class ChildJvm implements AutoCloseable
         command.add("-XX:TieredStopAtLevel=1");
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
-        command.add(ClientProgram.class.getName());
+        command.add(main.getName());
         command.addAll(List.of(args));
         try
         {

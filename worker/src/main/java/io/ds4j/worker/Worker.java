@@ -5,6 +5,7 @@ import io.ds4j.worker.config.WorkerConfig;
 import io.ds4j.worker.kv.KvService;
 import io.ds4j.worker.meta.LocalMetadataOwner;
 import io.ds4j.worker.meta.MetadataOwner;
+import io.ds4j.worker.object.ObjectService;
 import io.ds4j.worker.server.SessionRegistry;
 import io.ds4j.worker.server.WorkerServer;
 import io.ds4j.worker.eviction.EvictionPolicy;
@@ -75,10 +76,17 @@ public final class Worker implements AutoCloseable
         pool = SharedPool.create(SHM_DIR, prefix, config.sharedMemorySizeBytes(), config.memoryAlignment(),
             config.enableFallocate(), config.sharedMemoryPopulate(), generation);
         store = openTiers(pool);
-        final LocalMetadataOwner owner = new LocalMetadataOwner(store::removed);
+        final ObjectService objects = new ObjectService(store);
+        // whatever stops being current: the tiers let go of it first, then the object interface releases its refs
+        final LocalMetadataOwner owner = new LocalMetadataOwner((entry, why, replacement) ->
+        {
+            store.removed(entry, why, replacement);
+            objects.removed(entry, why, replacement);
+        });
         metadata = owner;
         store.connect(owner::lookup, owner::removeIfCurrent);
-        sessions = new SessionRegistry(config.maxClientNum(), config.clientDeadTimeoutS());
+        objects.connect(owner);
+        sessions = new SessionRegistry(config.maxClientNum(), config.clientDeadTimeoutS(), objects);
         server = new WorkerServer(config, new KvService(store, metadata), sessions, generation);
         server.start();
         metricsServer = MetricsServer.startIfEnabled(registerMetrics(), config.bindAddress().host(),

@@ -102,6 +102,16 @@ public final class PoolMapping
         return segment.asSlice(dataOffset, size);
     }
 
+    /**
+     * The object header and value of an allocation, {@code [dataOffset - 64, dataOffset + size)}, after the same
+     * checks as {@link #slice}: the object interface reads the header's state and latch word through it.
+     */
+    public MemorySegment objectSlice(final int index, final long dataOffset, final long size, final long allocationId)
+    {
+        slice(index, dataOffset, size, allocationId);
+        return segments[index].asSlice(dataOffset - ObjectHeader.LENGTH, ObjectHeader.LENGTH + size);
+    }
+
     public void checkValid()
     {
         if (!valid)

@@ -63,6 +63,11 @@ public final class WorkerLink implements AutoCloseable
     private final long processStartMs = ProcessHandle.current().info().startInstant()
         .map(java.time.Instant::toEpochMilli).orElse(0L);
     private volatile State state;
+    /**
+     * The current link's watch connection. Latch notices and BYE go on it, so the worker reads them in the order
+     * they were sent: a BYE never overtakes the release of a latch, which the worker would otherwise undo twice.
+     */
+    private volatile Connection watchConnection;
     private volatile boolean closed;
     private Thread watchdog;
     private Thread heartbeat;
@@ -189,6 +194,7 @@ public final class WorkerLink implements AutoCloseable
         {
             return; // the next call notices the same failure and reconnects
         }
+        watchConnection = watcher;
         Thread.ofVirtual().name("ds4j-client-session-watch").start(() ->
         {
             watcher.awaitClose();
@@ -492,6 +498,54 @@ public final class WorkerLink implements AutoCloseable
         }
     }
 
+    /**
+     * Tells the worker, without waiting for an answer, that this client took ({@code LATCH_HELD}) or gave back
+     * ({@code LATCH_RELEASED}) a latch in the header of an allocation of {@code mapping}, so that it can undo the
+     * latch if this process dies. Sent on the watch connection, in order with BYE; on a pooled connection only when
+     * there is no watch connection. Never throws.
+     */
+    public void notifyLatch(final PoolMapping mapping, final short type, final long allocationId, final int kind)
+    {
+        final State current = state;
+        if (closed || mapping != current.mapping() || !mapping.valid())
+        {
+            return;
+        }
+        final Connection watch = watchConnection;
+        if (watch != null && watch.epoch() == current.epoch())
+        {
+            synchronized (watch)
+            {
+                try
+                {
+                    watch.beginNoReply(type).putLong(allocationId).putByte(kind);
+                    watch.send();
+                    return;
+                }
+                catch (final IOException e)
+                {
+                    // the watch connection broke: the session is probably ending; try a pooled connection
+                }
+            }
+        }
+        try
+        {
+            invoke((connection, s) ->
+            {
+                if (s.mapping() == mapping)
+                {
+                    connection.beginNoReply(type).putLong(allocationId).putByte(kind);
+                    connection.send();
+                }
+                return null;
+            });
+        }
+        catch (final DsException e)
+        {
+            // the worker is gone: a new worker knows nothing of this latch, a reclaim undoes it
+        }
+    }
+
     public int requestTimeoutMs()
     {
         return options.requestTimeoutMs();
@@ -577,17 +631,22 @@ public final class WorkerLink implements AutoCloseable
         {
             mapping.close();
         }
-        final Connection last = idle.pollFirst();
+        // on the watch connection when there is one: after every latch notice this client sent (see notifyLatch)
+        final Connection watch = watchConnection;
+        final Connection last = watch != null && watch.isOpen() ? watch : idle.pollFirst();
         if (last != null)
         {
-            try
+            synchronized (last)
             {
-                last.beginNoReply(MessageType.BYE);
-                last.send();
-            }
-            catch (final IOException e)
-            {
-                // the worker is gone already; it reclaims the session on its own
+                try
+                {
+                    last.beginNoReply(MessageType.BYE);
+                    last.send();
+                }
+                catch (final IOException e)
+                {
+                    // the worker is gone already; it reclaims the session on its own
+                }
             }
         }
         for (final Connection connection : open)

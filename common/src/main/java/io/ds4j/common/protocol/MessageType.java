@@ -20,6 +20,30 @@ public final class MessageType
     public static final short KV_EXIST = 31;
     public static final short KV_EXPIRE = 32;
 
+    /** Object interface (docs/protocol.md, section 5.13 on): a region for an object, filled in place. */
+    public static final short OBJ_CREATE = 40;
+    /** First publish of a created region, or a republish (version bump) of an object this client holds. */
+    public static final short OBJ_PUBLISH = 41;
+    /** An object sent inline: put, or the publish of a buffer over TCP. */
+    public static final short OBJ_PUT = 42;
+    public static final short OBJ_GET = 43;
+    public static final short OBJ_INC_REF = 44;
+    public static final short OBJ_DEC_REF = 45;
+    public static final short OBJ_QUERY_REF = 46;
+    public static final short OBJ_RELEASE_REFS = 47;
+
+    /** OBJ_PUBLISH / OBJ_PUT flag bit: seal the object once published. */
+    public static final int OBJ_FLAG_SEAL = 1;
+    /** OBJ_PUBLISH flag bit: the client keeps no view of the published object (a put through the pool). */
+    public static final int OBJ_FLAG_DROP_VIEW = 2;
+    /** OBJ_GET entry flag bit: the object is sealed. */
+    public static final int OBJ_ENTRY_SEALED = 1;
+
+    /** A client took a latch in an object header (no reply): the worker undoes it if the client dies. */
+    public static final short LATCH_HELD = 50;
+    /** A client gave a latch back (no reply). */
+    public static final short LATCH_RELEASED = 51;
+
     /** Bumped whenever a body changes incompatibly; HELLO carries it and the worker refuses another. */
     public static final int PROTOCOL_VERSION = 1;
 
@@ -43,6 +67,16 @@ public final class MessageType
             case KV_DELETE -> "KV_DELETE";
             case KV_EXIST -> "KV_EXIST";
             case KV_EXPIRE -> "KV_EXPIRE";
+            case OBJ_CREATE -> "OBJ_CREATE";
+            case OBJ_PUBLISH -> "OBJ_PUBLISH";
+            case OBJ_PUT -> "OBJ_PUT";
+            case OBJ_GET -> "OBJ_GET";
+            case OBJ_INC_REF -> "OBJ_INC_REF";
+            case OBJ_DEC_REF -> "OBJ_DEC_REF";
+            case OBJ_QUERY_REF -> "OBJ_QUERY_REF";
+            case OBJ_RELEASE_REFS -> "OBJ_RELEASE_REFS";
+            case LATCH_HELD -> "LATCH_HELD";
+            case LATCH_RELEASED -> "LATCH_RELEASED";
             default -> "UNKNOWN(" + type + ")";
         };
     }

@@ -1,6 +1,8 @@
 package io.ds4j.worker.server;
 
+import io.ds4j.common.ConsistencyType;
 import io.ds4j.common.protocol.FramedChannel;
+import io.ds4j.common.shm.ObjectHeader;
 import io.ds4j.worker.kv.SetParams;
 import io.ds4j.worker.store.StoredObject;
 
@@ -13,14 +15,47 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One client process, across all its connections (a client keeps a few, one per busy thread). It owns what the
- * client holds in the pool: the objects pinned by its open views and the regions it created but has not published.
- * When the client is gone for client_dead_timeout_s, {@link #reclaim()} gives all of it back.
+ * client holds in the pool: the objects pinned by its open views, the regions it created but has not published,
+ * and the object latches it told the worker it holds. When the client is gone for client_dead_timeout_s,
+ * {@link #reclaim()} gives the memory back; the object interface then undoes the latches ({@link #takeLatchHolds}).
  */
 public final class ClientSession
 {
-    /** A region created for a key and not yet published or aborted. */
-    public record Pending(String key, StoredObject object, SetParams params)
+    /** A region created for a key and not yet published or aborted; KV regions are CAUSAL, as upstream. */
+    public record Pending(String key, StoredObject object, SetParams params, ConsistencyType consistency)
     {
+        public Pending(final String key, final StoredObject object, final SetParams params)
+        {
+            this(key, object, params, ConsistencyType.CAUSAL);
+        }
+    }
+
+    /**
+     * The latches this client holds in one object's header, as its LATCH_HELD / LATCH_RELEASED messages counted
+     * them (a count may dip below 0 for a moment when a release overtakes its hold). While any count is positive
+     * the hold keeps its own reference to the object, so the header it must undo stays in place.
+     */
+    public static final class LatchHold
+    {
+        private StoredObject object;
+        private int writers;
+        private int readers;
+
+        /** The object, retained for this hold; null if the client named an allocation it holds no view of. */
+        public StoredObject object()
+        {
+            return object;
+        }
+
+        public int writers()
+        {
+            return writers;
+        }
+
+        public int readers()
+        {
+            return readers;
+        }
     }
 
     private final long clientId;
@@ -31,6 +66,7 @@ public final class ClientSession
     private final Set<FramedChannel> channels = ConcurrentHashMap.newKeySet();
     private final Map<Long, Pin> pins = new HashMap<>();
     private final Map<Long, Pending> pending = new HashMap<>();
+    private final Map<Long, LatchHold> latches = new HashMap<>();
     /** Ids published lately: a publish retried after a broken connection is answered as the success it was. */
     private final Map<Long, Boolean> recentlyPublished = new java.util.LinkedHashMap<>(64, 0.75f, false)
     {
@@ -185,6 +221,85 @@ public final class ClientSession
         return pending.remove(allocationId);
     }
 
+    /**
+     * The object of one of this client's views, with one more reference for the caller (who releases it), or null
+     * when the client holds no view of that allocation. The extra reference keeps it valid even if the client
+     * releases the view meanwhile.
+     */
+    public synchronized StoredObject retainPinned(final long allocationId)
+    {
+        final Pin pin = pins.get(allocationId);
+        return pin != null && pin.object.tryRetain() ? pin.object : null;
+    }
+
+    /**
+     * Counts a latch the client took ({@code delta} +1) or gave back (-1) in the header of one of its views or
+     * created regions; ignored once the session is reclaimed.
+     *
+     * @param kind {@link ObjectHeader#LATCH_KIND_WRITE} or {@link ObjectHeader#LATCH_KIND_READ}
+     */
+    public void latchChanged(final long allocationId, final int kind, final int delta)
+    {
+        StoredObject toRelease = null;
+        synchronized (this)
+        {
+            if (reclaimed)
+            {
+                return;
+            }
+            final LatchHold hold = latches.computeIfAbsent(allocationId, id -> new LatchHold());
+            if (kind == ObjectHeader.LATCH_KIND_WRITE)
+            {
+                hold.writers += delta;
+            }
+            else
+            {
+                hold.readers += delta;
+            }
+            final boolean holds = hold.writers > 0 || hold.readers > 0;
+            if (holds && hold.object == null)
+            {
+                final Pin pin = pins.get(allocationId);
+                final Pending created = pending.get(allocationId);
+                final StoredObject object = pin != null ? pin.object : created != null ? created.object() : null;
+                if (object != null && object.tryRetain())
+                {
+                    hold.object = object;
+                }
+            }
+            else if (!holds && hold.object != null)
+            {
+                toRelease = hold.object;
+                hold.object = null;
+            }
+            if (hold.writers == 0 && hold.readers == 0)
+            {
+                latches.remove(allocationId);
+            }
+        }
+        if (toRelease != null)
+        {
+            toRelease.release();
+        }
+    }
+
+    /** Latch holds in progress, for tests and logs. */
+    public synchronized int latchHoldCount()
+    {
+        return latches.size();
+    }
+
+    /**
+     * Hands over the latches still held, each with its reference, to be undone in the headers; called once the
+     * session is reclaimed, so no hold can be added after.
+     */
+    public synchronized List<LatchHold> takeLatchHolds()
+    {
+        final List<LatchHold> holds = new ArrayList<>(latches.values());
+        latches.clear();
+        return holds;
+    }
+
     /** Remembers a publish so that a retry of the same request is recognised. */
     public synchronized void published(final long allocationId)
     {
@@ -194,6 +309,12 @@ public final class ClientSession
     public synchronized boolean wasPublished(final long allocationId)
     {
         return recentlyPublished.containsKey(allocationId);
+    }
+
+    /** True once the session was reclaimed: whatever it takes from now on must be given back by the taker. */
+    public synchronized boolean ended()
+    {
+        return reclaimed;
     }
 
     public synchronized int pinnedObjects()

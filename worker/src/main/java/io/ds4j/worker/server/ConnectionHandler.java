@@ -14,6 +14,7 @@ import io.ds4j.common.protocol.MessageType;
 import io.ds4j.common.protocol.ProtocolException;
 import io.ds4j.worker.kv.KvService;
 import io.ds4j.worker.kv.SetParams;
+import io.ds4j.worker.object.ObjectRequests;
 import io.ds4j.worker.store.SharedPool;
 import io.ds4j.worker.store.StoredObject;
 import io.ds4j.worker.store.Value;
@@ -46,6 +47,8 @@ final class ConnectionHandler implements Runnable
     /** Whether this connection (a Unix socket whose client mapped the pool) exchanges values through the pool. */
     private boolean sharedMemory;
     private final List<String> keys = new ArrayList<>();
+    /** The object messages of this connection; null when the worker runs without the object interface. */
+    private final ObjectRequests objects;
 
     ConnectionHandler(final WorkerServer server, final FramedChannel channel, final boolean unixSocket,
         final String peer)
@@ -55,6 +58,8 @@ final class ConnectionHandler implements Runnable
         this.channel = channel;
         this.unixSocket = unixSocket;
         this.peer = peer;
+        this.objects = server.sessions().objects() == null ? null
+            : new ObjectRequests(server.sessions().objects(), server.maxFrameLength());
         channel.maxFrameLength(PRE_HELLO_MAX_FRAME);
     }
 
@@ -148,6 +153,16 @@ final class ConnectionHandler implements Runnable
                 case MessageType.KV_DELETE -> delete(request, out);
                 case MessageType.KV_EXIST -> exist(request, out);
                 case MessageType.KV_EXPIRE -> expire(request, out);
+                case MessageType.OBJ_CREATE -> objects().create(request, out, session, sharedMemory);
+                case MessageType.OBJ_PUBLISH -> objects().publish(request, out, session);
+                case MessageType.OBJ_PUT -> objects().put(request, out);
+                case MessageType.OBJ_GET -> objects().get(request, out, session, sharedMemory);
+                case MessageType.OBJ_INC_REF -> objects().changeRefs(request, out, session, true);
+                case MessageType.OBJ_DEC_REF -> objects().changeRefs(request, out, session, false);
+                case MessageType.OBJ_QUERY_REF -> objects().queryRef(request, out);
+                case MessageType.OBJ_RELEASE_REFS -> objects().releaseRefs(request, out, session);
+                case MessageType.LATCH_HELD -> objects().latch(request, out, session, 1);
+                case MessageType.LATCH_RELEASED -> objects().latch(request, out, session, -1);
                 default -> throw new ProtocolException("unknown message type " + type);
             }
         }
@@ -166,6 +181,15 @@ final class ConnectionHandler implements Runnable
             channel.send();
         }
         channel.shrinkIfLarge();
+    }
+
+    private ObjectRequests objects()
+    {
+        if (objects == null)
+        {
+            throw new DsException(StatusCode.NOT_SUPPORTED, "this worker runs without the object interface");
+        }
+        return objects;
     }
 
     private void hello(final BodyReader request, final BodyWriter out)

@@ -2,6 +2,7 @@ package io.ds4j.worker.server;
 
 import io.ds4j.common.DsException;
 import io.ds4j.common.StatusCode;
+import io.ds4j.worker.object.ObjectService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,11 +21,25 @@ public final class SessionRegistry
     private final SecureRandom clientIds = new SecureRandom();
     private final int maxClients;
     private final long deadTimeoutNanos;
+    /** The object interface: serves the object messages and undoes what an ended session held; null without it. */
+    private final ObjectService objects;
 
     public SessionRegistry(final int maxClients, final int clientDeadTimeoutS)
     {
+        this(maxClients, clientDeadTimeoutS, null);
+    }
+
+    public SessionRegistry(final int maxClients, final int clientDeadTimeoutS, final ObjectService objects)
+    {
         this.maxClients = maxClients;
         this.deadTimeoutNanos = TimeUnit.SECONDS.toNanos(clientDeadTimeoutS);
+        this.objects = objects;
+    }
+
+    /** The object interface, or null when this registry was built without one (unit tests). */
+    public ObjectService objects()
+    {
+        return objects;
     }
 
     /** The session of a reconnecting client, or a new one (also when the id is unknown, e.g. a worker restart). */
@@ -81,7 +96,10 @@ public final class SessionRegistry
         }
     }
 
-    /** Ends a session now: closes its connections and gives back all it held. */
+    /**
+     * Ends a session now: closes its connections and gives back all it held: views and unpublished buffers, then
+     * (object interface) its latches and the global references it took under its own id.
+     */
     public void end(final ClientSession session, final String why)
     {
         synchronized (this)
@@ -97,6 +115,10 @@ public final class SessionRegistry
         session.reclaim();
         LOG.info("client {} (pid {}) {}; reclaimed {} views and {} unpublished buffers", session.clientId(),
             session.pid(), why, pins, pending);
+        if (objects != null)
+        {
+            objects.sessionEnded(session);
+        }
     }
 
     public void closeAll()

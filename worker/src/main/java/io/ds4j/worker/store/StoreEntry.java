@@ -2,6 +2,7 @@ package io.ds4j.worker.store;
 
 import io.ds4j.common.WriteMode;
 import io.ds4j.worker.eviction.EvictionPolicy;
+import io.ds4j.worker.object.ObjectState;
 import io.ds4j.worker.store.spill.SpillHandle;
 
 /**
@@ -29,6 +30,8 @@ public final class StoreEntry
     /** Set once the key no longer maps here (deleted, replaced, expired, dropped): no tier may take it back. */
     volatile boolean removed;
     EvictionPolicy.Node<StoreEntry> node;
+    /** What the object interface adds to an entry it published (consistency, sealed, nested refs); null for KV. */
+    private volatile ObjectState objectState;
 
     StoreEntry(final String key, final long version, final WriteMode writeMode, final long size,
         final long expiresAtMs)
@@ -85,6 +88,26 @@ public final class StoreEntry
     public L2State l2()
     {
         return l2;
+    }
+
+    /**
+     * The pool copy, or null while the value lives only on disk. The object interface compares it with the object
+     * behind a client's buffer to tell whether that buffer is still the key's current value.
+     */
+    public StoredObject memory()
+    {
+        return memory;
+    }
+
+    public ObjectState objectState()
+    {
+        return objectState;
+    }
+
+    /** Set by the object interface before the entry is published. */
+    public void objectState(final ObjectState state)
+    {
+        objectState = state;
     }
 
     /** Whether the write mode keeps a copy in L2 (when an L2 is configured). */

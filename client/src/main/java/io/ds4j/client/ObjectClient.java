@@ -1,0 +1,483 @@
+package io.ds4j.client;
+
+import io.ds4j.client.internal.Connection;
+import io.ds4j.client.internal.PoolMapping;
+import io.ds4j.client.internal.WorkerLink;
+import io.ds4j.common.CacheType;
+import io.ds4j.common.DsException;
+import io.ds4j.common.KeyRules;
+import io.ds4j.common.StatusCode;
+import io.ds4j.common.protocol.BodyReader;
+import io.ds4j.common.protocol.BodyWriter;
+import io.ds4j.common.protocol.MessageType;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The object interface (upstream ObjectClient, spec §1.4): objects in the worker's shared memory that clients fill
+ * and read in place through {@link Buffer}s, with cross-process latches, and global reference counts that delete an
+ * object when its count falls to 0. Objects and KV share one key space: an object is a key whose value was written
+ * here (write mode NONE_L2_CACHE), and KV calls see it like any other key.
+ *
+ * <p>Global references are counted per holder: this client (released when it closes or its process dies), or an
+ * explicit {@code remoteClientId} (kept until {@link #releaseGRefs}). A parent published with nested keys holds
+ * one reference on each child until the parent stops being its key's value.
+ */
+public final class ObjectClient
+{
+    private final WorkerLink link;
+
+    ObjectClient(final WorkerLink link)
+    {
+        this.link = link;
+    }
+
+    /** One failed key of a batch with the worker's reason. */
+    private record Failure(String key, StatusCode code, String message)
+    {
+    }
+
+    // ---------------------------------------------------------------- create and put
+
+    /**
+     * A writable buffer of {@code size} bytes for a new object: fill it, then {@link Buffer#publish()} or
+     * {@link Buffer#seal()}. Through shared memory it is already in the worker's pool (the bytes are not zeroed);
+     * over TCP it is local memory sent at publish. Closing it before publishing frees it.
+     *
+     * @throws DsException INVALID for a bad key or size, NOT_SUPPORTED for cache type DISK, OUT_OF_MEMORY when the
+     *                     pool has no room
+     */
+    public Buffer create(final String key, final long size, final CreateParam param)
+    {
+        KeyRules.check(key);
+        checkValueSize(size);
+        checkParam(param);
+        return link.invoke((connection, state) ->
+        {
+            if (!state.sharedMemory())
+            {
+                return Buffer.local(this, link, key, param, size, null, true, 0, false);
+            }
+            return createShared(connection, state.mapping(), key, size, param);
+        });
+    }
+
+    private Buffer createShared(final Connection connection, final PoolMapping mapping, final String key,
+        final long size, final CreateParam param) throws IOException
+    {
+        connection.begin(MessageType.OBJ_CREATE).putByte(param.consistencyType().value())
+            .putByte(param.cacheType().value()).putString(key).putLong(size);
+        final BodyReader in = connection.call(link.requestTimeoutMs());
+        final long allocationId = in.getLong();
+        final int segment = in.getInt();
+        final long dataOffset = in.getLong();
+        final MemorySegment object;
+        try
+        {
+            object = mapping.objectSlice(segment, dataOffset, size, allocationId);
+        }
+        catch (final DsException e)
+        {
+            connection.beginNoReply(MessageType.KV_ABORT).putInt(1).putLong(allocationId);
+            connection.send();
+            throw e;
+        }
+        return Buffer.shared(this, link, key, param, object, mapping, allocationId, true, 0, false);
+    }
+
+    public void put(final String key, final byte[] value, final CreateParam param)
+    {
+        put(key, MemorySegment.ofArray(value), param, List.of());
+    }
+
+    public void put(final String key, final byte[] value, final CreateParam param, final List<String> nestedKeys)
+    {
+        put(key, MemorySegment.ofArray(value), param, nestedKeys);
+    }
+
+    /** Stores the bytes between the buffer's position and limit; the buffer itself is not changed. */
+    public void put(final String key, final ByteBuffer value, final CreateParam param)
+    {
+        put(key, MemorySegment.ofBuffer(value), param, List.of());
+    }
+
+    public void put(final String key, final ByteBuffer value, final CreateParam param, final List<String> nestedKeys)
+    {
+        put(key, MemorySegment.ofBuffer(value), param, nestedKeys);
+    }
+
+    public void put(final String key, final MemorySegment value, final CreateParam param)
+    {
+        put(key, value, param, List.of());
+    }
+
+    /**
+     * Creates, fills and publishes an object in one call; an existing key gets the new object as its value. With
+     * nested keys the object holds one global reference on each of them (they must exist).
+     *
+     * @throws DsException INVALID for a bad key, NOT_FOUND for a nested key that does not exist, OUT_OF_MEMORY
+     */
+    public void put(final String key, final MemorySegment value, final CreateParam param,
+        final List<String> nestedKeys)
+    {
+        KeyRules.check(key);
+        checkValueSize(value.byteSize());
+        checkParam(param);
+        final List<String> nested = checkNested(nestedKeys);
+        link.invoke((connection, state) ->
+        {
+            if (state.sharedMemory() && value.byteSize() > state.inlineThreshold())
+            {
+                // large values are copied once, straight into the pool; the creator keeps no view
+                final Buffer buffer = createShared(connection, state.mapping(), key, value.byteSize(), param);
+                MemorySegment.copy(value, 0, buffer.contents(), 0, value.byteSize());
+                try
+                {
+                    writePublish(connection, buffer, nested, MessageType.OBJ_FLAG_DROP_VIEW);
+                    connection.call(link.requestTimeoutMs());
+                }
+                catch (final DsException e)
+                {
+                    connection.beginNoReply(MessageType.KV_ABORT).putInt(1).putLong(buffer.allocationId());
+                    connection.send();
+                    throw e;
+                }
+                return null;
+            }
+            checkFitsInFrame(state, value.byteSize() + keyBytes(nested) + key.length() + 32);
+            writePut(connection, key, param, 0, 0, nested, value);
+            connection.call(link.requestTimeoutMs());
+            return null;
+        });
+    }
+
+    /** Publishes (or seals) a buffer: the work of {@link Buffer#publish} and {@link Buffer#seal}. */
+    void publish(final Buffer buffer, final List<String> nestedKeys, final boolean seal)
+    {
+        final List<String> nested = checkNested(nestedKeys);
+        final int flags = seal ? MessageType.OBJ_FLAG_SEAL : 0;
+        final long version = link.invoke((connection, state) ->
+        {
+            if (buffer.mapping() != null)
+            {
+                writePublish(connection, buffer, nested, flags);
+            }
+            else
+            {
+                checkFitsInFrame(state, buffer.size() + keyBytes(nested) + buffer.key().length() + 32);
+                writePut(connection, buffer.key(), buffer.param(), flags, buffer.version(), nested,
+                    buffer.contents());
+            }
+            return connection.call(link.requestTimeoutMs()).getLong();
+        });
+        buffer.published(version, seal);
+    }
+
+    private static void writePublish(final Connection connection, final Buffer buffer, final List<String> nested,
+        final int flags)
+    {
+        final BodyWriter out = connection.begin(MessageType.OBJ_PUBLISH).putString(buffer.key())
+            .putLong(buffer.allocationId()).putByte(flags);
+        writeKeys(out, nested);
+    }
+
+    private static void writePut(final Connection connection, final String key, final CreateParam param,
+        final int flags, final long expectVersion, final List<String> nested, final MemorySegment value)
+    {
+        final BodyWriter out = connection.begin(MessageType.OBJ_PUT).putByte(param.consistencyType().value())
+            .putByte(param.cacheType().value()).putByte(flags).putLong(expectVersion).putString(key);
+        writeKeys(out, nested);
+        out.putBytes(value);
+    }
+
+    // ---------------------------------------------------------------- get
+
+    /**
+     * Buffers of the objects, aligned with {@code keys}, null where a key does not exist. With {@code timeoutMs > 0}
+     * it waits up to that long for objects not yet published, returning as soon as all are there. Through shared
+     * memory each buffer is the object itself, held for the buffer until it is closed: close every buffer.
+     *
+     * @throws DsException NOT_FOUND when none of the keys exists, INVALID for a bad key or more than 10,000 keys
+     */
+    public List<Buffer> get(final List<String> keys, final long timeoutMs)
+    {
+        KeyRules.checkReadBatch(keys);
+        if (timeoutMs < 0)
+        {
+            throw new DsException(StatusCode.INVALID, "timeoutMs must be 0 (no waiting) or positive");
+        }
+        final Buffer[] buffers = link.invoke((connection, state) ->
+        {
+            final BodyWriter out = connection.begin(MessageType.OBJ_GET).putLong(timeoutMs);
+            writeKeys(out, keys);
+            final BodyReader in = connection.call(link.requestTimeoutMs() + timeoutMs);
+            final int count = in.getCount(1, keys.size());
+            final Buffer[] result = new Buffer[count];
+            final long[] pins = new long[count];
+            int pinCount = 0;
+            try
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    final int kind = in.getByte();
+                    if (kind == 0)
+                    {
+                        continue;
+                    }
+                    final long version = in.getLong();
+                    final boolean sealed = (in.getByte() & MessageType.OBJ_ENTRY_SEALED) != 0;
+                    if (kind == 1)
+                    {
+                        final MemorySegment bytes = in.getBytesInPlace();
+                        result[i] = Buffer.local(this, link, keys.get(i), CreateParam.DEFAULT, bytes.byteSize(),
+                            bytes, false, version, sealed);
+                    }
+                    else
+                    {
+                        final long allocationId = in.getLong();
+                        pins[pinCount++] = allocationId;
+                        final MemorySegment object = state.mapping().objectSlice(in.getInt(), in.getLong(),
+                            in.getLong(), allocationId);
+                        result[i] = Buffer.shared(this, link, keys.get(i), CreateParam.DEFAULT, object,
+                            state.mapping(), allocationId, false, version, sealed);
+                    }
+                }
+            }
+            catch (final RuntimeException e)
+            {
+                // nobody will close these buffers: give every view of this answer back now
+                if (pinCount > 0)
+                {
+                    final BodyWriter release = connection.beginNoReply(MessageType.RELEASE).putInt(pinCount);
+                    for (int i = 0; i < pinCount; i++)
+                    {
+                        release.putLong(pins[i]);
+                    }
+                    connection.send();
+                }
+                throw e;
+            }
+            return result;
+        });
+        for (final Buffer buffer : buffers)
+        {
+            if (buffer != null)
+            {
+                return Arrays.asList(buffers);
+            }
+        }
+        throw new DsException(StatusCode.NOT_FOUND, keys.size() == 1 ? "object " + keys.getFirst()
+            + " does not exist" : "none of the " + keys.size() + " objects exists (first: " + keys.getFirst() + ")");
+    }
+
+    // ---------------------------------------------------------------- global references
+
+    /** One more global reference per key for this client; returns the keys that failed (NOT_FOUND if missing). */
+    public List<String> gIncreaseRef(final List<String> keys)
+    {
+        return changeRefs(keys, "", true);
+    }
+
+    /**
+     * One more global reference per key for {@code remoteClientId} (a client outside, e.g. behind a load balancer):
+     * such references outlive this client and are dropped by {@link #releaseGRefs}. A null or empty id means this
+     * client, as {@link #gIncreaseRef(List)}. Returns the failed keys; throws if all failed.
+     */
+    public List<String> gIncreaseRef(final List<String> keys, final String remoteClientId)
+    {
+        return changeRefs(keys, checkRemoteClientId(remoteClientId), true);
+    }
+
+    /**
+     * One global reference less per key for this client; an object whose count reaches 0 is deleted. A key this
+     * client holds no reference on fails with INVALID. Returns the failed keys; throws if all failed.
+     */
+    public List<String> gDecreaseRef(final List<String> keys)
+    {
+        return changeRefs(keys, "", false);
+    }
+
+    public List<String> gDecreaseRef(final List<String> keys, final String remoteClientId)
+    {
+        return changeRefs(keys, checkRemoteClientId(remoteClientId), false);
+    }
+
+    private List<String> changeRefs(final List<String> keys, final String remoteClientId, final boolean increase)
+    {
+        KeyRules.checkReadBatch(keys);
+        final List<Failure> failures = link.invoke((connection, state) ->
+        {
+            final BodyWriter out = connection.begin(increase ? MessageType.OBJ_INC_REF : MessageType.OBJ_DEC_REF)
+                .putString(remoteClientId);
+            writeKeys(out, keys);
+            return readFailures(connection.call(link.requestTimeoutMs()));
+        });
+        return failedKeys(failures, keys.size(), increase ? "gIncreaseRef" : "gDecreaseRef");
+    }
+
+    /**
+     * The object's global reference count over all holders (nested references of parents included).
+     *
+     * @throws DsException NOT_FOUND when the key does not exist
+     */
+    public int queryGlobalRefNum(final String key)
+    {
+        KeyRules.check(key);
+        final long count = link.invoke((connection, state) ->
+        {
+            connection.begin(MessageType.OBJ_QUERY_REF).putString(key);
+            return connection.call(link.requestTimeoutMs()).getLong();
+        });
+        return (int) Math.min(count, Integer.MAX_VALUE);
+    }
+
+    /** Drops every global reference taken for {@code remoteClientId} (a crashed remote client); objects at 0 go. */
+    public void releaseGRefs(final String remoteClientId)
+    {
+        final String id = checkRemoteClientId(remoteClientId);
+        if (id.isEmpty())
+        {
+            throw new DsException(StatusCode.INVALID, "releaseGRefs needs a remote client id; this client's own"
+                + " references are released when it closes");
+        }
+        link.invoke((connection, state) ->
+        {
+            connection.begin(MessageType.OBJ_RELEASE_REFS).putString(id);
+            return connection.call(link.requestTimeoutMs()).getLong();
+        });
+    }
+
+    /** A new unique object key: {@code prefix} followed by a random UUID. */
+    public String generateObjectKey(final String prefix)
+    {
+        final String key = (prefix == null ? "" : prefix) + UUID.randomUUID();
+        KeyRules.check(key);
+        return key;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static String checkRemoteClientId(final String remoteClientId)
+    {
+        if (remoteClientId == null || remoteClientId.isEmpty())
+        {
+            return "";
+        }
+        final String problem = KeyRules.problem(remoteClientId);
+        if (problem != null)
+        {
+            throw new DsException(StatusCode.INVALID, "invalid remote client id: " + problem);
+        }
+        return remoteClientId;
+    }
+
+    private static void checkParam(final CreateParam param)
+    {
+        if (param == null)
+        {
+            throw new DsException(StatusCode.INVALID, "CreateParam must not be null (use CreateParam.DEFAULT)");
+        }
+        if (param.cacheType() == CacheType.DISK)
+        {
+            throw new DsException(StatusCode.NOT_SUPPORTED, "cache type DISK needs the worker's disk tier, which this"
+                + " worker does not have; use CacheType.MEMORY");
+        }
+    }
+
+    private static List<String> checkNested(final List<String> nestedKeys)
+    {
+        if (nestedKeys == null || nestedKeys.isEmpty())
+        {
+            return List.of();
+        }
+        if (nestedKeys.size() > KeyRules.MAX_READ_BATCH)
+        {
+            throw new DsException(StatusCode.INVALID, "an object may name at most " + KeyRules.MAX_READ_BATCH
+                + " nested keys, not " + nestedKeys.size());
+        }
+        for (final String nested : nestedKeys)
+        {
+            final String problem = KeyRules.problem(nested);
+            if (problem != null)
+            {
+                throw new DsException(StatusCode.INVALID, "invalid nested key: " + problem);
+            }
+        }
+        return nestedKeys;
+    }
+
+    /** Bytes a key list takes in a frame. */
+    private static long keyBytes(final List<String> keys)
+    {
+        long bytes = 4;
+        for (final String key : keys)
+        {
+            bytes += 4 + key.length();
+        }
+        return bytes;
+    }
+
+    private static void writeKeys(final BodyWriter out, final List<String> keys)
+    {
+        out.putInt(keys.size());
+        for (final String key : keys)
+        {
+            out.putString(key);
+        }
+    }
+
+    private static List<Failure> readFailures(final BodyReader in)
+    {
+        final int count = in.getCount(12, Integer.MAX_VALUE);
+        if (count == 0)
+        {
+            return List.of();
+        }
+        final List<Failure> failures = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            failures.add(new Failure(in.getString(), StatusCode.of(in.getInt()), in.getString()));
+        }
+        return failures;
+    }
+
+    private static List<String> failedKeys(final List<Failure> failures, final int total, final String operation)
+    {
+        if (failures.isEmpty())
+        {
+            return List.of();
+        }
+        if (failures.size() == total)
+        {
+            final Failure first = failures.getFirst();
+            throw new DsException(first.code, operation + " failed for all " + total + " keys; first: " + first.key
+                + ": " + first.message);
+        }
+        return failures.stream().map(Failure::key).toList();
+    }
+
+    /** The worker sizes its frame limit to its pool, so a value that does not fit a frame cannot fit the pool. */
+    private static void checkFitsInFrame(final WorkerLink.State state, final long bytes)
+    {
+        if (bytes + (1 << 16) > state.maxFrameLength())
+        {
+            throw new DsException(StatusCode.OUT_OF_MEMORY, "an object of " + bytes + " bytes is larger than the"
+                + " worker's pool can hold (it accepts at most " + state.maxFrameLength() + " bytes per request)");
+        }
+    }
+
+    private static void checkValueSize(final long size)
+    {
+        if (size < 0 || size > Integer.MAX_VALUE - 8)
+        {
+            throw new DsException(StatusCode.INVALID, "an object must be 0.." + (Integer.MAX_VALUE - 8)
+                + " bytes, not " + size);
+        }
+    }
+}

@@ -1,0 +1,765 @@
+package io.ds4j.worker.object;
+
+import io.ds4j.common.ConsistencyType;
+import io.ds4j.common.DsException;
+import io.ds4j.common.ExistenceOpt;
+import io.ds4j.common.KeyRules;
+import io.ds4j.common.StatusCode;
+import io.ds4j.common.WriteMode;
+import io.ds4j.common.shm.ObjectHeader;
+import io.ds4j.worker.meta.MetadataOwner;
+import io.ds4j.worker.meta.MetadataOwner.Removal;
+import io.ds4j.worker.server.ClientSession;
+import io.ds4j.worker.store.StoreEntry;
+import io.ds4j.worker.store.StoredObject;
+import io.ds4j.worker.store.TieredStore;
+import io.ds4j.worker.store.Value;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The object interface (spec §1.4) on top of the tiered store and the metadata owner, independent of the wire.
+ * Objects share the key space and the metadata entries with KV; what objects add lives here:
+ * <ul>
+ *   <li>publishing and republishing: a republish of the object that is still a key's current value makes a new
+ *   version of that same allocation (PRAM: the bytes are already visible), sealing makes it immutable;</li>
+ *   <li>global reference counts per key and holder (a session, a remote client id, or a parent object's nested
+ *   reference); the key is deleted when its count falls from above 0 to 0;</li>
+ *   <li>undoing the latches of a client whose session ended.</li>
+ * </ul>
+ *
+ * <p>Locking: one monitor guards the reference tables and every {@link ObjectState#nested} list. Nothing calls the
+ * metadata owner or the store while holding it, because the removal listener ({@link #removed}) runs inside their
+ * calls, sometimes with a store stripe lock held; deletions a count of 0 asks for are made after the monitor is
+ * released.
+ */
+public final class ObjectService
+{
+    private static final Logger LOG = LoggerFactory.getLogger(ObjectService.class);
+    /** Nested keys per publish: the read-batch limit, as for every other key list. */
+    public static final int MAX_NESTED_KEYS = KeyRules.MAX_READ_BATCH;
+    /** A key whose entry is replaced under us again and again is given up on after this many looks. */
+    private static final int LOOKUP_ATTEMPTS = 4;
+
+    /** A found object, retained for the caller: its bytes, its version and whether it is sealed. */
+    public record Found(Value value, long version, boolean sealed)
+    {
+    }
+
+    /** The references on one key, per holder. */
+    private static final class RefTable
+    {
+        final Map<String, Long> byHolder = new HashMap<>(4);
+        long total;
+    }
+
+    private final TieredStore store;
+    private final MemorySegment pool;
+    private volatile MetadataOwner metadata;
+    private final Object lock = new Object();
+    private final Map<String, RefTable> refsByKey = new HashMap<>();
+    private final Map<String, Set<String>> keysByHolder = new HashMap<>();
+    /** Deletions asked for while this thread is already deleting: drained by the outer call, not recursively. */
+    private final ThreadLocal<ArrayDeque<String>> cascade = new ThreadLocal<>();
+
+    public ObjectService(final TieredStore store)
+    {
+        this.store = store;
+        this.pool = store.pool().segment();
+    }
+
+    /** Set once at start, before any request (the metadata owner is built with this service as a listener). */
+    public void connect(final MetadataOwner owner)
+    {
+        this.metadata = owner;
+    }
+
+    public TieredStore store()
+    {
+        return store;
+    }
+
+    // ------------------------------------------------------------------ holder ids
+
+    /** The holder of references a session takes for itself; released when the session ends. */
+    public static String sessionHolder(final long clientId)
+    {
+        return "session:" + clientId;
+    }
+
+    /** The holder of references taken for a remote client id; kept until releaseGRefs of that id. */
+    public static String remoteHolder(final String remoteClientId)
+    {
+        return "remote:" + remoteClientId;
+    }
+
+    /** The holder of the references a parent object holds on its nested children. */
+    public static String nestedHolder(final String parentKey)
+    {
+        return "nested:" + parentKey;
+    }
+
+    private static String describe(final String holder)
+    {
+        if (holder.startsWith("session:"))
+        {
+            return "client " + holder.substring("session:".length());
+        }
+        if (holder.startsWith("remote:"))
+        {
+            return "remote client " + holder.substring("remote:".length());
+        }
+        return "parent object " + holder.substring("nested:".length());
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /** A region for {@code key}, filled in place by the client; the caller owns its one reference. */
+    public StoredObject create(final String key, final long size)
+    {
+        KeyRules.check(key);
+        if (size < 0)
+        {
+            throw new DsException(StatusCode.INVALID, "size of " + key + " is negative: " + size);
+        }
+        return store.allocate(size);
+    }
+
+    /**
+     * The first publish of a created object: it becomes the key's current value. The caller keeps its reference
+     * (it becomes the creator's view, or is dropped); the key takes one of its own.
+     *
+     * @return the new version
+     * @throws DsException NOT_FOUND for a nested key that does not exist (then nothing was taken or published)
+     */
+    public long publishCreated(final String key, final StoredObject object, final ConsistencyType consistency,
+        final boolean seal, final List<String> nestedKeys)
+    {
+        KeyRules.check(key);
+        final List<String> nested = checkNested(key, nestedKeys);
+        return install(key, object, new ObjectState(consistency), seal, nested, null, WriteMode.NONE_L2_CACHE, 0);
+    }
+
+    /**
+     * A republish of an object a client holds a view of: if it is still the key's current value, the same
+     * allocation becomes a new version (nested keys add to those it already has; seal makes it immutable).
+     *
+     * @throws DsException OC_OBJECT_NOT_IN_USED when the key's current value is another object (replaced, deleted,
+     *                     expired); OC_ALREADY_SEALED when the object is sealed
+     */
+    public long republish(final String key, final StoredObject object, final boolean seal,
+        final List<String> nestedKeys)
+    {
+        KeyRules.check(key);
+        final List<String> nested = checkNested(key, nestedKeys);
+        final StoreEntry current = metadata.lookup(key);
+        if (current == null || current.memory() != object)
+        {
+            throw notInUse(key);
+        }
+        return replace(current, object, seal, nested);
+    }
+
+    /**
+     * An object sent inline (put, or a buffer published over TCP). With {@code expectVersion != 0} it is the
+     * republish of the version the client got: that version must still be current and not sealed; the new bytes
+     * become a new version carrying the object's nested references.
+     */
+    public long put(final String key, final MemorySegment value, final ConsistencyType consistency,
+        final boolean seal, final long expectVersion, final List<String> nestedKeys)
+    {
+        KeyRules.check(key);
+        final List<String> nested = checkNested(key, nestedKeys);
+        StoreEntry current = null;
+        if (expectVersion != 0)
+        {
+            current = metadata.lookup(key);
+            if (current == null || current.version() != expectVersion)
+            {
+                throw notInUse(key);
+            }
+            final ObjectState old = current.objectState();
+            if (old != null && old.sealed())
+            {
+                return sealedAgain(current, seal, nested);
+            }
+        }
+        final StoredObject object = store.allocate(value.byteSize());
+        try
+        {
+            MemorySegment.copy(value, 0, object.data(), 0, value.byteSize());
+            return current == null
+                ? install(key, object, new ObjectState(consistency), seal, nested, null, WriteMode.NONE_L2_CACHE, 0)
+                : replace(current, object, seal, nested);
+        }
+        finally
+        {
+            object.release(); // the key holds its own reference now, or the object was never installed
+        }
+    }
+
+    private static DsException notInUse(final String key)
+    {
+        return new DsException(StatusCode.OC_OBJECT_NOT_IN_USED, "this buffer is no longer the current object of "
+            + key + " (the key was replaced, deleted or expired since); get it again");
+    }
+
+    /** Installs {@code object} as the successor of {@code current}, carrying its state and nested references. */
+    private long replace(final StoreEntry current, final StoredObject object, final boolean seal,
+        final List<String> nested)
+    {
+        final ObjectState old = current.objectState();
+        if (old != null && old.sealed())
+        {
+            return sealedAgain(current, seal, nested);
+        }
+        final List<String> fresh = new ArrayList<>(nested);
+        if (old != null)
+        {
+            synchronized (lock)
+            {
+                fresh.removeAll(old.nested);
+            }
+        }
+        final ObjectState state = new ObjectState(old != null ? old.consistency() : ConsistencyType.CAUSAL);
+        return install(current.key(), object, state, seal, fresh, current, current.writeMode(),
+            current.expiresAtMs());
+    }
+
+    /**
+     * A sealed object stays as it is: sealing it again with nothing new succeeds (a retried seal, or a second
+     * process sealing), anything else is OC_ALREADY_SEALED.
+     */
+    private long sealedAgain(final StoreEntry current, final boolean seal, final List<String> nested)
+    {
+        final boolean nothingNew;
+        synchronized (lock)
+        {
+            nothingNew = current.objectState().nested.containsAll(nested);
+        }
+        if (seal && nothingNew)
+        {
+            return current.version();
+        }
+        throw new DsException(StatusCode.OC_ALREADY_SEALED, "object " + current.key() + " is sealed: it cannot be"
+            + " changed or published again");
+    }
+
+    /**
+     * Takes the nested references, then publishes {@code object} as a new version of {@code key}. {@code carryFrom}
+     * is the entry this one succeeds (a republish): its nested references move to the new entry, so the removal
+     * of the old one does not release them.
+     */
+    private long install(final String key, final StoredObject object, final ObjectState state, final boolean seal,
+        final List<String> toTake, final StoreEntry carryFrom, final WriteMode writeMode, final long expiresAtMs)
+    {
+        takeRefs(toTake, nestedHolder(key), true);
+        final List<String> carried = new ArrayList<>();
+        final ObjectState from = carryFrom == null ? null : carryFrom.objectState();
+        synchronized (lock)
+        {
+            state.nested.addAll(toTake);
+            if (from != null && !carryFrom.removed())
+            {
+                carried.addAll(from.nested);
+                state.nested.addAll(from.nested);
+                from.nested = new ArrayList<>();
+            }
+        }
+        boolean published = false;
+        try
+        {
+            if (!object.tryRetain())
+            {
+                throw new DsException(StatusCode.BUFFER_DEPRECATED, "the object of " + key + " was freed");
+            }
+            final StoreEntry entry = store.entry(key, object, metadata.nextVersion(), writeMode, 0);
+            if (expiresAtMs != 0)
+            {
+                entry.expiresAtMs(expiresAtMs);
+            }
+            entry.objectState(state);
+            try
+            {
+                store.beforePublish(entry);
+            }
+            catch (final DsException e)
+            {
+                object.release();
+                throw e;
+            }
+            if (seal)
+            {
+                state.seal();
+                ObjectHeader.state(pool, object.headerOffset(), ObjectHeader.STATE_SEALED);
+            }
+            // existence NONE always installs; the old entry's removal (REPLACED) finds its nested list moved
+            metadata.publish(entry, ExistenceOpt.NONE);
+            published = true;
+            store.published(entry);
+            return entry.version();
+        }
+        finally
+        {
+            if (!published)
+            {
+                synchronized (lock)
+                {
+                    // give the carried references back to the entry they came from, the new ones back to nobody
+                    if (from != null && !carryFrom.removed())
+                    {
+                        from.nested.addAll(carried);
+                        state.nested.removeAll(carried);
+                    }
+                    for (final String child : state.nested)
+                    {
+                        decrement(child, nestedHolder(key));
+                    }
+                    state.nested = new ArrayList<>();
+                }
+            }
+        }
+    }
+
+    /** Validated, de-duplicated nested keys (INVALID for a bad key, the parent itself, or too many). */
+    private static List<String> checkNested(final String parent, final List<String> nestedKeys)
+    {
+        if (nestedKeys == null || nestedKeys.isEmpty())
+        {
+            return List.of();
+        }
+        if (nestedKeys.size() > MAX_NESTED_KEYS)
+        {
+            throw new DsException(StatusCode.INVALID, "an object may name at most " + MAX_NESTED_KEYS
+                + " nested keys per publish, not " + nestedKeys.size());
+        }
+        final LinkedHashSet<String> unique = new LinkedHashSet<>(nestedKeys);
+        for (final String child : unique)
+        {
+            final String problem = KeyRules.problem(child);
+            if (problem != null)
+            {
+                throw new DsException(StatusCode.INVALID, "invalid nested key: " + problem);
+            }
+            if (child.equals(parent))
+            {
+                throw new DsException(StatusCode.INVALID, "object " + parent + " names itself as a nested key");
+            }
+        }
+        return List.copyOf(unique);
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    /**
+     * Retained values of the keys (null where missing), waiting up to {@code subTimeoutMs} for missing ones, with
+     * each one's version and sealed flag. Objects are never in L2 (they are NONE_L2_CACHE), so L2 is not consulted.
+     */
+    public Found[] get(final List<String> keys, final long subTimeoutMs) throws InterruptedException
+    {
+        KeyRules.checkReadBatch(keys);
+        for (final String key : keys)
+        {
+            KeyRules.check(key);
+        }
+        final StoreEntry[] entries = metadata.await(keys, subTimeoutMs);
+        final Found[] found = new Found[entries.length];
+        try
+        {
+            for (int i = 0; i < entries.length; i++)
+            {
+                found[i] = read(keys.get(i), entries[i]);
+            }
+        }
+        catch (final RuntimeException e)
+        {
+            for (final Found each : found)
+            {
+                if (each != null)
+                {
+                    each.value().release();
+                }
+            }
+            throw e;
+        }
+        return found;
+    }
+
+    private Found read(final String key, final StoreEntry first)
+    {
+        StoreEntry entry = first;
+        // an entry replaced or removed between the lookup and the read: look once more
+        for (int attempt = 0; attempt < 2 && entry != null; attempt++)
+        {
+            final Value value = store.read(entry);
+            if (value != null)
+            {
+                final ObjectState state = entry.objectState();
+                final boolean sealed = state != null && state.sealed();
+                final StoredObject pooled = value.pooled();
+                if (sealed && pooled != null)
+                {
+                    // a copy reloaded from spill was marked PUBLISHED: the header must say what the object is
+                    ObjectHeader.state(pool, pooled.headerOffset(), ObjectHeader.STATE_SEALED);
+                }
+                return new Found(value, entry.version(), sealed);
+            }
+            entry = metadata.lookup(key);
+        }
+        store.stats().misses.increment();
+        return null;
+    }
+
+    // ------------------------------------------------------------------ global references
+
+    /**
+     * One more reference on {@code key} for {@code holder}.
+     *
+     * @throws DsException INVALID for a bad key, NOT_FOUND when the key does not exist
+     */
+    public void increaseRef(final String key, final String holder)
+    {
+        KeyRules.check(key);
+        takeRefs(List.of(key), holder, false);
+    }
+
+    /**
+     * One reference less on {@code key} for {@code holder}; the key is deleted when its total reaches 0.
+     *
+     * @throws DsException INVALID for a bad key, or when the holder holds no reference on it
+     */
+    public void decreaseRef(final String key, final String holder)
+    {
+        KeyRules.check(key);
+        final boolean held;
+        final boolean zero;
+        synchronized (lock)
+        {
+            final RefTable table = refsByKey.get(key);
+            held = table != null && table.byHolder.containsKey(holder);
+            zero = held && decrement(key, holder);
+        }
+        if (!held)
+        {
+            throw new DsException(StatusCode.INVALID, describe(holder) + " holds no global reference on " + key
+                + (metadata.exists(key) ? "" : " (the key does not exist: it was deleted, or its count reached 0)")
+                + "; every gDecreaseRef must match an earlier gIncreaseRef of the same holder");
+        }
+        if (zero)
+        {
+            deleteAll(List.of(key));
+        }
+    }
+
+    /**
+     * The key's total count over all holders (nested references included).
+     *
+     * @throws DsException NOT_FOUND when the key does not exist
+     */
+    public long refCount(final String key)
+    {
+        KeyRules.check(key);
+        if (!metadata.exists(key))
+        {
+            throw new DsException(StatusCode.NOT_FOUND, "key " + key + " does not exist");
+        }
+        synchronized (lock)
+        {
+            final RefTable table = refsByKey.get(key);
+            return table == null ? 0 : table.total;
+        }
+    }
+
+    /** Drops every reference of {@code holder}; keys whose count reaches 0 are deleted. Returns how many. */
+    public long releaseHolder(final String holder)
+    {
+        final List<String> toDelete = new ArrayList<>();
+        long released = 0;
+        synchronized (lock)
+        {
+            final Set<String> keys = keysByHolder.remove(holder);
+            if (keys == null)
+            {
+                return 0;
+            }
+            for (final String key : keys)
+            {
+                final RefTable table = refsByKey.get(key);
+                final Long count = table == null ? null : table.byHolder.remove(holder);
+                if (count == null)
+                {
+                    continue;
+                }
+                released += count;
+                table.total -= count;
+                if (table.total == 0)
+                {
+                    refsByKey.remove(key);
+                    toDelete.add(key);
+                }
+            }
+        }
+        deleteAll(toDelete);
+        return released;
+    }
+
+    /**
+     * One reference per key for {@code holder}, all or none: every key must exist. With {@code nested}, a missing
+     * key is named as a nested key of the publish.
+     */
+    private void takeRefs(final List<String> keys, final String holder, final boolean nested)
+    {
+        if (keys.isEmpty())
+        {
+            return;
+        }
+        for (int attempt = 0; attempt < LOOKUP_ATTEMPTS; attempt++)
+        {
+            final StoreEntry[] entries = new StoreEntry[keys.size()];
+            for (int i = 0; i < entries.length; i++)
+            {
+                entries[i] = metadata.lookup(keys.get(i));
+                if (entries[i] == null)
+                {
+                    throw new DsException(StatusCode.NOT_FOUND, nested
+                        ? "nested key " + keys.get(i) + " does not exist; a parent can only reference existing objects"
+                        : "key " + keys.get(i) + " does not exist");
+                }
+            }
+            synchronized (lock)
+            {
+                // a key's table lives while its entry is current: an entry marked removed is about to have its
+                // table dropped by the removal listener (which needs this lock), so it must not get a reference
+                boolean allCurrent = true;
+                for (final StoreEntry entry : entries)
+                {
+                    allCurrent &= !entry.removed();
+                }
+                if (allCurrent)
+                {
+                    for (final String key : keys)
+                    {
+                        increment(key, holder);
+                    }
+                    return;
+                }
+            }
+        }
+        throw new DsException(StatusCode.TRY_AGAIN, "the keys changed while a reference was being taken; retry");
+    }
+
+    /** Under the lock. */
+    private void increment(final String key, final String holder)
+    {
+        final RefTable table = refsByKey.computeIfAbsent(key, k -> new RefTable());
+        table.byHolder.merge(holder, 1L, Long::sum);
+        table.total++;
+        keysByHolder.computeIfAbsent(holder, h -> new HashSet<>()).add(key);
+    }
+
+    /**
+     * Under the lock: one reference less for {@code holder} (nothing if it has none). True when the key's total
+     * fell to 0; its table is then gone and the caller deletes the key once the lock is released.
+     */
+    private boolean decrement(final String key, final String holder)
+    {
+        final RefTable table = refsByKey.get(key);
+        final Long count = table == null ? null : table.byHolder.get(holder);
+        if (count == null)
+        {
+            return false;
+        }
+        if (count == 1)
+        {
+            table.byHolder.remove(holder);
+            final Set<String> keys = keysByHolder.get(holder);
+            if (keys != null)
+            {
+                keys.remove(key);
+                if (keys.isEmpty())
+                {
+                    keysByHolder.remove(holder);
+                }
+            }
+        }
+        else
+        {
+            table.byHolder.put(holder, count - 1);
+        }
+        table.total--;
+        if (table.total == 0)
+        {
+            refsByKey.remove(key);
+            return true;
+        }
+        return false;
+    }
+
+    /** Deletes keys whose count reached 0; their removal may release nested references and delete more. */
+    private void deleteAll(final Collection<String> keys)
+    {
+        if (keys.isEmpty())
+        {
+            return;
+        }
+        ArrayDeque<String> queue = cascade.get();
+        if (queue != null)
+        {
+            queue.addAll(keys); // an outer deleteAll on this thread drains it: no recursion per nesting level
+            return;
+        }
+        queue = new ArrayDeque<>(keys);
+        cascade.set(queue);
+        try
+        {
+            String key;
+            while ((key = queue.poll()) != null)
+            {
+                try
+                {
+                    if (metadata.delete(key))
+                    {
+                        LOG.debug("object {} deleted: its global reference count reached 0", key);
+                    }
+                }
+                catch (final RuntimeException e)
+                {
+                    LOG.warn("deleting {} after its reference count reached 0 failed: {}", key, e.toString());
+                }
+            }
+        }
+        finally
+        {
+            cascade.remove();
+        }
+    }
+
+    // ------------------------------------------------------------------ removal and session end
+
+    /**
+     * The metadata owner's removal listener (after the store's): an entry that stops being current releases the
+     * nested references it holds (unless a republish moved them on); a key that ends (anything but a replacement)
+     * loses its reference table.
+     */
+    public void removed(final StoreEntry entry, final Removal why, final StoreEntry replacement)
+    {
+        final ObjectState state = entry.objectState();
+        if (state == null && why == Removal.REPLACED)
+        {
+            return; // a KV value overwritten: no nested references, and the key's counts stay (the hot path)
+        }
+        final List<String> toDelete = new ArrayList<>();
+        synchronized (lock)
+        {
+            if (state != null && !state.nested.isEmpty())
+            {
+                for (final String child : state.nested)
+                {
+                    if (decrement(child, nestedHolder(entry.key())))
+                    {
+                        toDelete.add(child);
+                    }
+                }
+                state.nested = new ArrayList<>();
+            }
+            if (why != Removal.REPLACED)
+            {
+                dropTable(entry.key());
+            }
+        }
+        if (toDelete.isEmpty())
+        {
+            return;
+        }
+        if (why == Removal.DROPPED)
+        {
+            // the evictor calls with a stripe lock held: delete elsewhere rather than take other stripes under it
+            Thread.ofVirtual().name("ds4j-object-cascade").start(() -> deleteAll(toDelete));
+        }
+        else
+        {
+            deleteAll(toDelete);
+        }
+    }
+
+    /** Under the lock. */
+    private void dropTable(final String key)
+    {
+        final RefTable table = refsByKey.remove(key);
+        if (table == null)
+        {
+            return;
+        }
+        for (final String holder : table.byHolder.keySet())
+        {
+            final Set<String> keys = keysByHolder.get(holder);
+            if (keys != null)
+            {
+                keys.remove(key);
+                if (keys.isEmpty())
+                {
+                    keysByHolder.remove(holder);
+                }
+            }
+        }
+    }
+
+    /**
+     * A session ended (its process is gone, or it said BYE) and its views were reclaimed: the latches it held are
+     * undone in the object headers, and the references it took under its own id are released.
+     */
+    public void sessionEnded(final ClientSession session)
+    {
+        final int token = ObjectHeader.latchToken(session.clientId());
+        int undone = 0;
+        for (final ClientSession.LatchHold hold : session.takeLatchHolds())
+        {
+            final StoredObject object = hold.object();
+            if (object == null)
+            {
+                continue;
+            }
+            try
+            {
+                if (hold.writers() > 0 && ObjectHeader.releaseWriter(pool, object.headerOffset(), token))
+                {
+                    undone++;
+                }
+                if (hold.readers() > 0)
+                {
+                    undone += (int) ObjectHeader.releaseReaders(pool, object.headerOffset(), hold.readers());
+                }
+            }
+            finally
+            {
+                object.release();
+            }
+        }
+        final long refs = releaseHolder(sessionHolder(session.clientId()));
+        if (undone > 0 || refs > 0)
+        {
+            LOG.info("client {} (pid {}) ended: undid {} latch holds, released {} global references",
+                session.clientId(), session.pid(), undone, refs);
+        }
+    }
+
+    /** Number of keys with a reference table (for tests and metrics). */
+    public int referencedKeys()
+    {
+        synchronized (lock)
+        {
+            return refsByKey.size();
+        }
+    }
+}
