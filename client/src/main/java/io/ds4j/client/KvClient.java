@@ -104,7 +104,16 @@ public final class KvClient
             new long[] {value.byteSize()}, param);
         final WritableBuffer buffer = created.getFirst();
         MemorySegment.copy(value, 0, buffer.contents(), 0, value.byteSize());
-        return publish(connection, created);
+        try
+        {
+            return publish(connection, created);
+        }
+        catch (final IOException e)
+        {
+            // the retry creates a new region; this one goes back once the link works again (if it was not published)
+            link.abortLater(buffer.mapping(), buffer.allocationId());
+            throw e;
+        }
     }
 
     /** Stores {@code value} under a generated key and returns the key. */
@@ -359,8 +368,7 @@ public final class KvClient
             }
             finally
             {
-                connection.beginNoReply(MessageType.RELEASE).putInt(1).putLong(allocationId);
-                connection.send();
+                link.releaseLater(state.mapping(), allocationId);
             }
         });
         if (size < 0)
@@ -417,14 +425,10 @@ public final class KvClient
                     releases[releaseCount++] = allocationId;
                 }
             }
-            if (releaseCount > 0)
+            for (int i = 0; i < releaseCount; i++)
             {
-                final BodyWriter out = connection.beginNoReply(MessageType.RELEASE).putInt(releaseCount);
-                for (int i = 0; i < releaseCount; i++)
-                {
-                    out.putLong(releases[i]);
-                }
-                connection.send();
+                // the bytes are copied: the pins go back ahead of the next request, not on this call's time
+                link.releaseLater(state.mapping(), releases[i]);
             }
             return result;
         });

@@ -4,6 +4,7 @@ import io.ds4j.client.ConnectOptions;
 import io.ds4j.common.DsException;
 import io.ds4j.common.StatusCode;
 import io.ds4j.common.protocol.BodyReader;
+import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.FramedChannel;
 import io.ds4j.common.protocol.MessageType;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -68,6 +70,17 @@ public final class WorkerLink implements AutoCloseable
      * they were sent: a BYE never overtakes the release of a latch, which the worker would otherwise undo twice.
      */
     private volatile Connection watchConnection;
+    /**
+     * Releases and aborts not sent yet. They ride ahead of the next request of any thread (or the next heartbeat),
+     * so a copying get does not wait for its own release, and a region orphaned by a broken connection is given back
+     * once the link works again.
+     */
+    private final ConcurrentLinkedQueue<Notice> deferred = new ConcurrentLinkedQueue<>();
+
+    /** One deferred RELEASE or KV_ABORT of a region of {@code mapping}. */
+    private record Notice(PoolMapping mapping, short type, long allocationId)
+    {
+    }
     private volatile boolean closed;
     private Thread watchdog;
     private Thread heartbeat;
@@ -194,7 +207,13 @@ public final class WorkerLink implements AutoCloseable
         {
             return; // the next call notices the same failure and reconnects
         }
+        final Connection previous = watchConnection;
         watchConnection = watcher;
+        if (previous != null)
+        {
+            // a reconnect that kept the session: the old watch would otherwise stay open until the client closes
+            previous.close();
+        }
         Thread.ofVirtual().name("ds4j-client-session-watch").start(() ->
         {
             watcher.awaitClose();
@@ -368,6 +387,7 @@ public final class WorkerLink implements AutoCloseable
             }
             try
             {
+                flushDeferred(connection, current);
                 final T result = call.run(connection, current);
                 giveBack(connection);
                 return result;
@@ -444,6 +464,55 @@ public final class WorkerLink implements AutoCloseable
         throw new DsException(StatusCode.CLIENT_WORKER_DISCONNECT, "lost the worker at " + options.host() + ":"
             + options.port() + " and could not reconnect within " + current.reconnectWaitMs() + " ms (" + last
             + "); check that the worker is running");
+    }
+
+    /** Queues a RELEASE to go ahead of the next request (see {@link #deferred}). */
+    public void releaseLater(final PoolMapping mapping, final long allocationId)
+    {
+        deferred.add(new Notice(mapping, MessageType.RELEASE, allocationId));
+    }
+
+    /** Queues a KV_ABORT of a created, unpublished region (see {@link #deferred}). */
+    public void abortLater(final PoolMapping mapping, final long allocationId)
+    {
+        deferred.add(new Notice(mapping, MessageType.KV_ABORT, allocationId));
+    }
+
+    /** Sends the deferred notices of the current session as at most two frames; drops those of older ones. */
+    private void flushDeferred(final Connection connection, final State current) throws IOException
+    {
+        if (deferred.isEmpty())
+        {
+            return;
+        }
+        final List<Notice> taken = new ArrayList<>();
+        Notice notice;
+        while ((notice = deferred.poll()) != null)
+        {
+            // a region of an ended session is gone with it: the worker reclaimed it already
+            if (notice.mapping() == current.mapping() && notice.mapping().valid())
+            {
+                taken.add(notice);
+            }
+        }
+        try
+        {
+            for (final short type : new short[] {MessageType.RELEASE, MessageType.KV_ABORT})
+            {
+                final long count = taken.stream().filter(n -> n.type() == type).count();
+                if (count > 0)
+                {
+                    final BodyWriter out = connection.beginNoReply(type).putInt((int) count);
+                    taken.stream().filter(n -> n.type() == type).forEach(n -> out.putLong(n.allocationId()));
+                    connection.send();
+                }
+            }
+        }
+        catch (final IOException e)
+        {
+            deferred.addAll(taken);
+            throw e;
+        }
     }
 
     /** Returns views' references; the worker ignores ids it no longer knows. Never throws. */

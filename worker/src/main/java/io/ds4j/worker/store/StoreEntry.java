@@ -110,6 +110,16 @@ public final class StoreEntry
         objectState = state;
     }
 
+    /**
+     * Whether the bytes can no longer change in place: every KV value and a sealed object. An unsealed object may be
+     * written through a client's buffer, so a copy of it on disk is only good until the next such write.
+     */
+    public boolean immutable()
+    {
+        final ObjectState state = objectState;
+        return state == null || state.sealed();
+    }
+
     /** Whether the write mode keeps a copy in L2 (when an L2 is configured). */
     public boolean l2Backed()
     {

@@ -479,7 +479,15 @@ public final class TieredStore implements AutoCloseable
             if (entry.spill != null)
             {
                 stats.spillHits.increment();
-                return reload(entry, target -> spill.readInto(entry.spill, target));
+                final Value value = reload(entry, target -> spill.readInto(entry.spill, target));
+                if (entry.memory != null && !entry.immutable())
+                {
+                    // an unsealed object can be written in place: the spill copy would go stale, so the pool copy
+                    // becomes the only one (and is spilled afresh if it is evicted again)
+                    spill.delete(entry.spill);
+                    entry.spill = null;
+                }
+                return value;
             }
             if (entry.l2 == StoreEntry.L2State.STORED && l2 != null)
             {
@@ -779,9 +787,7 @@ public final class TieredStore implements AutoCloseable
     /** A view, a copy in flight, a queued write-back or a latch holds it: it must stay in memory. */
     private boolean inUse(final StoredObject memory)
     {
-        return memory.references() > 1
-            || memory.pool().segment().get(java.lang.foreign.ValueLayout.JAVA_LONG,
-                memory.headerOffset() + ObjectHeader.LATCH_OFFSET) != 0;
+        return memory.references() > 1 || ObjectHeader.latchWord(memory.pool().segment(), memory.headerOffset()) != 0;
     }
 
     /** Spec §3.6's action table for a resident, unpinned candidate (first match wins). */
