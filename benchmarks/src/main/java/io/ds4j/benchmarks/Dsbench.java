@@ -13,10 +13,13 @@ import picocli.CommandLine.Command;
         "Workers and redis-server are started on free loopback ports and stopped at the end."},
     subcommands = {KvBench.class, CommandLine.HelpCommand.class},
     footer = {"", "Examples:",
-        "  bin/dsbench kv                         every scenario, about 2.5 minutes",
+        "  bin/dsbench kv                         every KV scenario, about 2.5 minutes",
         "  bin/dsbench kv --scenarios small -d 5  100-byte set/get only, 5 s each",
         "  bin/dsbench kv --keys 100000 --no-redis",
         "                                         quicker memory figure, no redis",
+        "  bin/dsbench kv --scenarios tiers       issue 3's memory tiers, about 80 s",
+        "  bin/dsbench kv --scenarios spill --drop-caches",
+        "                                         spilled gets from the disk (root)",
         "", "JMH benchmarks (KvJmh), from the same build:",
         "  java -jar benchmarks/target/ds4j-benchmarks.jar KvJmh -f 1 -wi 2 -i 3"})
 public final class Dsbench implements Runnable

@@ -1,5 +1,6 @@
 package io.ds4j.benchmarks;
 
+import io.ds4j.cli.WorkerLauncher;
 import io.ds4j.client.ConnectOptions;
 import io.ds4j.client.DsClient;
 import io.ds4j.client.KvClient;
@@ -27,8 +28,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
@@ -45,6 +48,9 @@ import java.util.regex.Pattern;
  * <li>batch: get of 1000 keys in one call;</li>
  * <li>memory: the worker's RSS and pool bytes per key at 1M keys, loaded with mset batches of 1999.</li>
  * </ol>
+ * And, only when named, issue 3's tiers ({@link TiersBench}): {@code spill} (get of a spilled value against a plain
+ * file read), {@code zipf} (hit ratio and latency under eviction, against LRU and S3-FIFO simulated on the same trace)
+ * and {@code l2} (WRITE_THROUGH set against write + fsync); {@code tiers} names all three.
  */
 @Command(name = "kv", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Benchmarks the KV interface against a real worker process (and redis-server when installed).",
@@ -52,10 +58,21 @@ import java.util.regex.Pattern;
         "Every loop is bounded by time and count; the whole run by --max-seconds."})
 final class KvBench implements Callable<Integer>
 {
-    /** The scenarios, in the order they run. */
+    /** The scenarios, in the order they run; {@code tiers} stands for spill, zipf and l2. */
     enum Scenario
     {
-        view, copy, small, batch, memory
+        view, copy, small, batch, memory, spill, zipf, l2, tiers;
+
+        /** Runs against the one worker (and redis-server) of the run; the others start workers of their own. */
+        boolean sharedWorker()
+        {
+            return ordinal() <= batch.ordinal();
+        }
+
+        boolean tier()
+        {
+            return this == spill || this == zipf || this == l2;
+        }
     }
 
     private static final long MIB = 1L << 20;
@@ -84,7 +101,9 @@ final class KvBench implements Callable<Integer>
 
     @Option(names = "--scenarios", paramLabel = "NAME[,NAME...]", split = ",", hideParamSyntax = true,
         defaultValue = "view,copy,small,batch,memory",
-        description = "Which to run, of: ${COMPLETION-CANDIDATES} (default: all).")
+        description = {"Which to run, of: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
+            "spill, zipf and l2 are issue 3's memory tiers (tiers = all three, about 80 s); they run only when"
+                + " named, each with workers of its own."})
     List<Scenario> scenarios;
 
     @Option(names = "--value-size", paramLabel = "BYTES", defaultValue = "100",
@@ -112,9 +131,57 @@ final class KvBench implements Callable<Integer>
             + " the memory scenario starts its own, fresh worker sized for --keys.")
     int poolMb;
 
-    @Option(names = "--worker-jvm-opt", paramLabel = "OPT",
-        description = "A JVM option for the worker processes (repeatable). None by default, like dscli start.")
-    List<String> workerJvmOpts = new ArrayList<>();
+    @Option(names = "--worker-flag", paramLabel = "NAME=VALUE",
+        description = {"A worker flag for every worker the run starts, as dscli start takes them (repeatable), e.g."
+            + " --worker-flag eviction_high_watermark_ratio=0.98. A scenario's own flags win: pool size, spill_directory,"
+            + " sfs_path, l2_cache_type, metrics_port.",
+            "Workers run exactly the command line dscli start builds; there is no option for worker JVM flags."})
+    Map<String, String> workerFlags = new LinkedHashMap<>();
+
+    @Option(names = "--tiers-dir", paramLabel = "DIR",
+        description = "The disk the tiers scenarios measure: the spill directory, the sfs L2 directory and the files of"
+            + " their ceilings go into a fresh folder in DIR, removed at the end (default: java.io.tmpdir, ${DEFAULT-VALUE}).")
+    Path tiersDir = Path.of(System.getProperty("java.io.tmpdir"));
+
+    @Option(names = "--spill-sizes", paramLabel = "SIZE[,SIZE...]", split = ",", hideParamSyntax = true, defaultValue = "64MiB,256MiB",
+        description = "spill: value sizes; each size gets a worker whose pool holds one such value, so that getting"
+            + " two values in turn reads each back from the spill directory (default: ${DEFAULT-VALUE}).")
+    List<String> spillSizes;
+
+    @Option(names = "--drop-caches",
+        description = "spill: sync and drop the page cache (echo 3 > /proc/sys/vm/drop_caches, needs root) before every"
+            + " timed read, on both sides; each of the --slices rounds then times one get and one plain read, and the"
+            + " figures are the size over the median time. Without it both read files that are in the page cache.")
+    boolean dropCaches;
+
+    @Option(names = "--zipf-pool-mb", paramLabel = "MB", defaultValue = "64",
+        description = "zipf: the pool of the worker under eviction pressure (default: ${DEFAULT-VALUE}).")
+    int zipfPoolMb;
+
+    @Option(names = "--zipf-value-size", paramLabel = "SIZE", defaultValue = "64KiB",
+        description = "zipf: value size (default: ${DEFAULT-VALUE}); values are NONE_L2_CACHE_EVICT, no spill.")
+    String zipfValueSize;
+
+    @Option(names = "--zipf-ratio", paramLabel = "X", defaultValue = "3",
+        description = "zipf: the working set's bytes over the pool's (default: ${DEFAULT-VALUE}).")
+    double zipfRatio;
+
+    @Option(names = "--zipf-alpha", paramLabel = "S", defaultValue = "0.99",
+        description = "zipf: the popularity skew (default: ${DEFAULT-VALUE}).")
+    double zipfAlpha;
+
+    @Option(names = "--zipf-warmup-fills", paramLabel = "N", defaultValue = "20",
+        description = "zipf: uncounted requests before the measurement, in pool-fulls of values (default:"
+            + " ${DEFAULT-VALUE}; S3-FIFO needs about twenty to settle from an empty cache).")
+    int zipfWarmupFills;
+
+    @Option(names = "--zipf-seed", paramLabel = "N", defaultValue = "42",
+        description = "zipf: the trace's random seed (default: ${DEFAULT-VALUE}).")
+    long zipfSeed;
+
+    @Option(names = "--l2-sizes", paramLabel = "SIZE[,SIZE...]", split = ",", hideParamSyntax = true, defaultValue = "64KiB,1MiB",
+        description = "l2: value sizes of the WRITE_THROUGH sets to the sfs L2 (default: ${DEFAULT-VALUE}).")
+    List<String> l2Sizes;
 
     @Option(names = "--no-redis", description = "Skip the redis-server comparisons.")
     boolean noRedis;
@@ -138,13 +205,13 @@ final class KvBench implements Callable<Integer>
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    private final PrintStream out = System.out;
-    private final Report report = new Report();
+    final PrintStream out = System.out;
+    final Report report = new Report();
     private final List<String> header = new ArrayList<>();
     private volatile byte sink;
     private Path redisExecutable;
-    private long warmupMs;
-    private long durationMs;
+    long warmupMs;
+    long durationMs;
 
     @Override
     public Integer call() throws Exception
@@ -154,7 +221,7 @@ final class KvBench implements Callable<Integer>
         warmupMs = Math.round(warmupSeconds * 1000);
         durationMs = Math.max(1, Math.round(durationSeconds * 1000));
         final String commandLine = System.getProperty("dsbench.cmdline",
-            "dsbench kv " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+            "dsbench " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
         header.add("command: " + commandLine);
         header.add("date: " + Instant.now());
         header.addAll(MachineInfo.describe());
@@ -173,17 +240,25 @@ final class KvBench implements Callable<Integer>
         {
             header.add("redis-server: " + redisExecutable + " (" + RedisProcess.version(redisExecutable) + ")");
         }
+        final Set<Scenario> selected = EnumSet.copyOf(scenarios);
+        if (selected.remove(Scenario.tiers))
+        {
+            selected.addAll(List.of(Scenario.spill, Scenario.zipf, Scenario.l2));
+        }
         header.add("settings: warm-up " + warmupSeconds + " s, measured " + durationSeconds + " s per figure in "
             + slices + " slices interleaved with its comparisons, threads " + threads + ", value " + valueSize
-            + " B, scenarios " + scenarios);
+            + " B, scenarios " + selected + (workerFlags.isEmpty() ? "" : ", worker flags " + workerFlags));
+        if (selected.stream().anyMatch(Scenario::tier))
+        {
+            header.add("tiers: " + TiersBench.settings(this, selected));
+        }
         header.add("load average at start (1/5/15 min): " + loadAverage());
         header.forEach(line -> out.println("# " + line));
         out.println();
         final long started = System.nanoTime();
-        final Set<Scenario> selected = EnumSet.copyOf(scenarios);
-        if (selected.stream().anyMatch(s -> s != Scenario.memory))
+        if (selected.stream().anyMatch(Scenario::sharedWorker))
         {
-            try (WorkerProcess worker = WorkerProcess.start(poolMb, workerJvmOpts, List.of(), 60_000))
+            try (BenchWorker worker = BenchWorker.start(poolMb, workerFlags(Map.of())))
             {
                 out.println("worker pid " + worker.pid() + " on 127.0.0.1:" + worker.port() + ", pool " + poolMb
                     + " MiB: " + String.join(" ", shorten(worker.command())));
@@ -200,6 +275,10 @@ final class KvBench implements Callable<Integer>
         if (selected.contains(Scenario.memory))
         {
             memory();
+        }
+        if (selected.stream().anyMatch(Scenario::tier))
+        {
+            new TiersBench(this).run(selected);
         }
         out.println();
         final String endLoad = loadAverage();
@@ -248,6 +327,28 @@ final class KvBench implements Callable<Integer>
         {
             parseSize(size);
         }
+        TiersBench.validate(this, spec.commandLine());
+        try
+        {
+            WorkerLauncher.resolve(workerFlags, Path.of(System.getProperty("java.io.tmpdir")));
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--worker-flag: " + e.getMessage());
+        }
+        if (workerFlags.containsKey("worker_address"))
+        {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--worker-flag: worker_address is chosen by"
+                + " dsbench (a free loopback port)");
+        }
+    }
+
+    /** The flags of a worker this run starts: --worker-flag's, then the scenario's own. */
+    Map<String, String> workerFlags(final Map<String, String> scenarioFlags)
+    {
+        final Map<String, String> all = new LinkedHashMap<>(workerFlags);
+        all.putAll(scenarioFlags);
+        return all;
     }
 
     private void startWatchdog()
@@ -269,7 +370,7 @@ final class KvBench implements Callable<Integer>
         });
     }
 
-    private void runAgainst(final WorkerProcess worker, final RedisProcess redis, final Set<Scenario> selected)
+    private void runAgainst(final BenchWorker worker, final RedisProcess redis, final Set<Scenario> selected)
         throws IOException
     {
         try (DsClient client = connect(worker, ConnectOptions.Transport.AUTO))
@@ -301,7 +402,7 @@ final class KvBench implements Callable<Integer>
         }
     }
 
-    private DsClient connect(final WorkerProcess worker, final ConnectOptions.Transport transport)
+    DsClient connect(final BenchWorker worker, final ConnectOptions.Transport transport)
     {
         return DsClient.connect(ConnectOptions.builder("127.0.0.1", worker.port()).connectTimeoutMs(10_000)
             .requestTimeoutMs(requestTimeoutMs).transport(transport).build());
@@ -583,7 +684,7 @@ final class KvBench implements Callable<Integer>
         });
     }
 
-    private Opener ds4jSmall(final WorkerProcess worker, final ConnectOptions.Transport transport, final boolean set)
+    private Opener ds4jSmall(final BenchWorker worker, final ConnectOptions.Transport transport, final boolean set)
     {
         final String[] keys = smallKeys();
         return (thread, count) ->
@@ -649,7 +750,7 @@ final class KvBench implements Callable<Integer>
         };
     }
 
-    private void small(final WorkerProcess worker, final RedisProcess redis) throws IOException
+    private void small(final BenchWorker worker, final RedisProcess redis) throws IOException
     {
         // about the size of a 100-byte set request and of a get's response
         final int frame = valueSize + 40;
@@ -722,7 +823,7 @@ final class KvBench implements Callable<Integer>
 
     // ---------------------------------------------------------------- d. batched get
 
-    private void batched(final WorkerProcess worker, final RedisProcess redis)
+    private void batched(final BenchWorker worker, final RedisProcess redis)
     {
         final String[] all = smallKeys();
         final List<String> keys = List.of(Arrays.copyOf(all, Math.min(batch, all.length)));
@@ -780,7 +881,7 @@ final class KvBench implements Callable<Integer>
         }
     }
 
-    private Opener ds4jBatch(final WorkerProcess worker, final ConnectOptions.Transport transport,
+    private Opener ds4jBatch(final BenchWorker worker, final ConnectOptions.Transport transport,
         final List<String> keys)
     {
         return (thread, count) ->
@@ -814,7 +915,7 @@ final class KvBench implements Callable<Integer>
         final int memoryPoolMb = (int) Math.max(256, (poolNeed + MIB - 1) / MIB);
         final byte[] value = random(valueSize);
         final Path jcmd = Jvm.jcmd();
-        try (WorkerProcess worker = WorkerProcess.start(memoryPoolMb, workerJvmOpts, List.of(), 60_000);
+        try (BenchWorker worker = BenchWorker.start(memoryPoolMb, workerFlags(Map.of()));
              DsClient client = connect(worker, ConnectOptions.Transport.AUTO))
         {
             out.println("memory: fresh worker pid " + worker.pid() + ", pool " + memoryPoolMb + " MiB");
@@ -908,7 +1009,7 @@ final class KvBench implements Callable<Integer>
     }
 
     /** /proc/loadavg's three averages: other processes on the machine make the figures noisy. */
-    private static String loadAverage()
+    static String loadAverage()
     {
         try
         {
@@ -1007,7 +1108,7 @@ final class KvBench implements Callable<Integer>
     // ---------------------------------------------------------------- helpers
 
     /** The groups measured interleaved (see {@link Load#interleaved}), then closed. */
-    private List<Load.Result> compare(final List<Load.Group> groups)
+    List<Load.Result> compare(final List<Load.Group> groups)
     {
         try
         {
@@ -1019,7 +1120,7 @@ final class KvBench implements Callable<Integer>
         }
     }
 
-    private void progress(final String id, final String what, final Load.Result result)
+    void progress(final String id, final String what, final Load.Result result)
     {
         if (!result.ok())
         {
@@ -1029,17 +1130,17 @@ final class KvBench implements Callable<Integer>
         out.printf(Locale.ROOT, "  [%s] %-62s %s%n", id, what, ops(result));
     }
 
-    private void progress(final String id, final String what, final double bytesPerSecond)
+    void progress(final String id, final String what, final double bytesPerSecond)
     {
         out.printf(Locale.ROOT, "  [%s] %-62s %s%n", id, what, gbps(bytesPerSecond));
     }
 
-    private static String error(final Load.Result result)
+    static String error(final Load.Result result)
     {
         return result.ok() ? null : "FAILED: " + result.error();
     }
 
-    private static double bandwidth(final long size, final Load.Result result)
+    static double bandwidth(final long size, final Load.Result result)
     {
         return result.ok() ? result.opsPerSecond() * size : Double.NaN;
     }
@@ -1054,7 +1155,7 @@ final class KvBench implements Callable<Integer>
             us(result.latencies().median() / 1000), us(result.latencies().p99() / 1000));
     }
 
-    private static String count(final double value)
+    static String count(final double value)
     {
         if (value >= 1e6)
         {
@@ -1072,22 +1173,22 @@ final class KvBench implements Callable<Integer>
         return Double.isNaN(value) ? "n/a" : count(value) + " keys/s";
     }
 
-    private static String us(final double micros)
+    static String us(final double micros)
     {
         return Double.isNaN(micros) ? "n/a" : String.format(Locale.ROOT, "%.1f µs", micros);
     }
 
-    private static String ms(final double nanos)
+    static String ms(final double nanos)
     {
         return String.format(Locale.ROOT, "%.2f ms", nanos / 1e6);
     }
 
-    private static String gbps(final double bytesPerSecond)
+    static String gbps(final double bytesPerSecond)
     {
         return Double.isNaN(bytesPerSecond) ? "n/a" : String.format(Locale.ROOT, "%.2f GB/s", bytesPerSecond / 1e9);
     }
 
-    private static String mib(final long bytes)
+    static String mib(final long bytes)
     {
         return bytes < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f MiB", bytes / (double) MIB);
     }
@@ -1129,7 +1230,7 @@ final class KvBench implements Callable<Integer>
         return size;
     }
 
-    private static byte[] random(final int size)
+    static byte[] random(final int size)
     {
         final byte[] bytes = new byte[size];
         ThreadLocalRandom.current().nextBytes(bytes);
@@ -1137,7 +1238,7 @@ final class KvBench implements Callable<Integer>
     }
 
     /** The worker command with the (long) class path abbreviated. */
-    private static List<String> shorten(final List<String> command)
+    static List<String> shorten(final List<String> command)
     {
         final List<String> shown = new ArrayList<>(command);
         final int cp = shown.indexOf("-cp");

@@ -28,6 +28,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -62,7 +63,7 @@ public class KvJmh
         @Param({"ds4j-shm", "ds4j-tcp", "redis"})
         public String backend;
 
-        private WorkerProcess worker;
+        private BenchWorker worker;
         private RedisProcess redis;
         private DsClient client;
         private KvClient kv;
@@ -85,7 +86,7 @@ public class KvJmh
             {
                 case "ds4j-shm", "ds4j-tcp" ->
                 {
-                    worker = WorkerProcess.start(256, List.of(), List.of(), 60_000);
+                    worker = BenchWorker.start(256, Map.of());
                     client = DsClient.connect(ConnectOptions.builder("127.0.0.1", worker.port())
                         .connectTimeoutMs(10_000).requestTimeoutMs(30_000)
                         .transport(backend.equals("ds4j-shm") ? ConnectOptions.Transport.AUTO
@@ -152,7 +153,7 @@ public class KvJmh
     @State(Scope.Benchmark)
     public static class View
     {
-        private WorkerProcess worker;
+        private BenchWorker worker;
         private DsClient client;
         private KvClient kv;
         private final List<String> key = List.of("jmh-view-64MiB");
@@ -160,7 +161,7 @@ public class KvJmh
         @Setup(Level.Trial)
         public void start() throws IOException
         {
-            worker = WorkerProcess.start(256, List.of(), List.of(), 60_000);
+            worker = BenchWorker.start(256, Map.of());
             client = DsClient.connect(ConnectOptions.builder("127.0.0.1", worker.port()).connectTimeoutMs(10_000)
                 .requestTimeoutMs(30_000).build());
             if (!client.usesSharedMemory())

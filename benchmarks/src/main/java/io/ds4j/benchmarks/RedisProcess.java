@@ -1,5 +1,6 @@
 package io.ds4j.benchmarks;
 
+import io.ds4j.test.FreePorts;
 import redis.clients.jedis.Jedis;
 
 import java.io.File;
@@ -87,7 +88,7 @@ public final class RedisProcess implements AutoCloseable
     /** Starts redis-server on a free 127.0.0.1 port and waits up to {@code startTimeoutMs} for PONG. */
     public static RedisProcess start(final Path executable, final long startTimeoutMs) throws IOException
     {
-        final int port = Ports.free();
+        final int port = FreePorts.next();
         final Path home = Files.createTempDirectory(Path.of("/tmp"), "dsb-redis-");
         final Process process = new ProcessBuilder(executable.toString(),
             "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -118,7 +119,16 @@ public final class RedisProcess implements AutoCloseable
             {
                 last = new IOException(e.getMessage(), e);
             }
-            WorkerProcess.sleep(20);
+            try
+            {
+                Thread.sleep(20);
+            }
+            catch (final InterruptedException e)
+            {
+                Thread.currentThread().interrupt();
+                redis.close();
+                throw new IOException("interrupted while waiting for redis-server", e);
+            }
         }
         redis.close();
         throw new IOException("redis-server did not answer PING within " + startTimeoutMs + " ms", last);
@@ -185,6 +195,6 @@ public final class RedisProcess implements AutoCloseable
                 Thread.currentThread().interrupt();
             }
         }
-        WorkerProcess.deleteTree(home);
+        Dirs.deleteTree(home);
     }
 }

@@ -51,7 +51,12 @@ final class Report
         {
             return "met";
         }
-        return String.format(Locale.ROOT, "MISSED by %.0f%%", (min - ratio) / min * 100);
+        final double missedBy = (min - ratio) / min * 100;
+        if (missedBy < 0.05)
+        {
+            return "MISSED by < 0.1%";
+        }
+        return String.format(Locale.ROOT, missedBy < 1 ? "MISSED by %.1f%%" : "MISSED by %.0f%%", missedBy);
     }
 
     /** Verdict for "value below {@code max}" (latencies). */
