@@ -95,6 +95,8 @@ final class StartCommand implements Callable<Integer>
                 text.append(DESCRIPTION_INDENT).append(line.replace("%", "%%")).append("%n");
             }
         }
+        text.append("%nEnvironment:%n  ").append(WorkerLauncher.JVM_OPTIONS_ENV)
+            .append("  JVM options for the worker, e.g. \"-Xmx4g -XX:+UseZGC\"%n");
         return text.toString();
     }
 

@@ -126,6 +126,35 @@ public final class WorkerLauncher
         }
     }
 
+    /** Extra JVM options for the worker (heap size, GC), split on whitespace, e.g. {@code -Xmx4g -XX:+UseZGC}. */
+    public static final String JVM_OPTIONS_ENV = "DS4J_WORKER_JVM_OPTS";
+
+    static List<String> jvmOptions(final String value)
+    {
+        return value == null || value.isBlank() ? List.of() : List.of(value.trim().split("\\s+"));
+    }
+
+    /** The worker runs in its home directory, so a relative class path entry would no longer resolve. */
+    static String absoluteClasspath(final String classpath)
+    {
+        final StringBuilder absolute = new StringBuilder();
+        for (final String entry : classpath.split(java.io.File.pathSeparator))
+        {
+            if (entry.isEmpty())
+            {
+                continue;
+            }
+            if (!absolute.isEmpty())
+            {
+                absolute.append(java.io.File.pathSeparatorChar);
+            }
+            // keep a trailing "*" wildcard: the JVM expands it, Path would not
+            absolute.append(entry.endsWith("*") ? Path.of(entry.substring(0, entry.length() - 1)).toAbsolutePath()
+                + java.io.File.separator + "*" : Path.of(entry).toAbsolutePath().toString());
+        }
+        return absolute.toString();
+    }
+
     /** The class path of this JVM, which holds the worker's classes wherever dscli or a test runs. */
     public static String defaultClasspath()
     {
@@ -188,8 +217,9 @@ public final class WorkerLauncher
         }
         command.add(java.toString());
         command.add("--enable-native-access=ALL-UNNAMED");
+        command.addAll(jvmOptions(System.getenv(JVM_OPTIONS_ENV)));
         command.add("-cp");
-        command.add(classpath);
+        command.add(absoluteClasspath(classpath));
         command.add(MAIN_CLASS);
         command.add("--worker_address=" + resolvedFlags.get("worker_address"));
         resolvedFlags.forEach((name, value) ->

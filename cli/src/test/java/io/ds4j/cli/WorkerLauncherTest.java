@@ -144,4 +144,21 @@ class WorkerLauncherTest
         }
         throw new AssertionError("no process found for " + address);
     }
+
+    @Test
+    void relativeClassPathEntriesBecomeAbsoluteBecauseTheWorkerRunsInItsHome()
+    {
+        final String cwd = java.nio.file.Path.of("").toAbsolutePath().toString();
+        org.junit.jupiter.api.Assertions.assertEquals(cwd + "/a.jar:/abs/b.jar:" + cwd + "/lib/*",
+            WorkerLauncher.absoluteClasspath("a.jar:/abs/b.jar::lib/*"));
+    }
+
+    @Test
+    void workerJvmOptionsComeFromTheEnvironmentVariableSplitOnWhitespace()
+    {
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of("-Xmx4g", "-XX:+UseZGC"),
+            WorkerLauncher.jvmOptions("  -Xmx4g \t -XX:+UseZGC "));
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of(), WorkerLauncher.jvmOptions(null));
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of(), WorkerLauncher.jvmOptions(" "));
+    }
 }

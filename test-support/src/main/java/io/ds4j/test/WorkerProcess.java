@@ -1,7 +1,9 @@
 package io.ds4j.test;
 
 import io.ds4j.cli.WorkerLauncher;
+import io.ds4j.worker.Worker;
 import io.ds4j.worker.config.HostPort;
+import io.ds4j.worker.store.SharedPool;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -204,9 +206,9 @@ public final class WorkerProcess implements AutoCloseable
         launch();
     }
 
-    /** Stops the worker and deletes its home directory. */
+    /** Stops the worker, deletes its home directory and any pool segment a killed run of it left in /dev/shm. */
     @Override
-    public void close()
+    public synchronized void close()
     {
         if (closed)
         {
@@ -223,6 +225,7 @@ public final class WorkerProcess implements AutoCloseable
         finally
         {
             deleteHome();
+            SharedPool.removeStaleSegments(Worker.SHM_DIR, address.host(), address.port());
         }
     }
 

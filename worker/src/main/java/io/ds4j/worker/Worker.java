@@ -72,7 +72,7 @@ public final class Worker implements AutoCloseable
             throw new IOException("cluster mode (--etcd_address) is not available in this ds4j version yet;"
                 + " leave --etcd_address out to run a standalone worker");
         }
-        final String prefix = "ds4j-" + config.workerAddress().host() + "_" + config.workerAddress().port() + "-";
+        final String prefix = SharedPool.namePrefix(config.workerAddress().host(), config.workerAddress().port());
         pool = SharedPool.create(SHM_DIR, prefix, config.sharedMemorySizeBytes(), config.memoryAlignment(),
             config.enableFallocate(), config.sharedMemoryPopulate(), generation);
         store = openTiers(pool);

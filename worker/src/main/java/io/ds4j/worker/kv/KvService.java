@@ -84,13 +84,19 @@ public final class KvService
             object.release();
             throw e;
         }
-        if (metadata.publish(entry, params.existence()) == PublishResult.KEPT_EXISTING)
+        final PublishResult result = metadata.publish(entry, params.existence());
+        if (result == PublishResult.KEPT_EXISTING)
         {
             // NX lost a race with another writer: this entry never became current
             store.removed(entry, Removal.DELETED, null);
             return;
         }
         store.published(entry);
+        if (result == PublishResult.CREATED && !entry.l2Backed())
+        {
+            // a record an earlier worker run left in L2 must not come back once this cache-only value is gone
+            store.forgetOlderInL2(entry);
+        }
     }
 
     /**

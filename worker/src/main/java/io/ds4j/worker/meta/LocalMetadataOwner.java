@@ -69,7 +69,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         }
         schedule(entry);
         wake(entry.key());
-        return PublishResult.PUBLISHED;
+        return replaced[0] == null ? PublishResult.CREATED : PublishResult.PUBLISHED;
     }
 
     private void schedule(final StoreEntry entry)

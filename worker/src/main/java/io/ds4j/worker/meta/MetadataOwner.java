@@ -17,8 +17,10 @@ public interface MetadataOwner extends AutoCloseable
     /** What a publish did. */
     enum PublishResult
     {
-        /** The entry is now the key's current version. */
+        /** The entry is now the key's current version, replacing the previous one. */
         PUBLISHED,
+        /** The entry is now the key's current version; the key had none (new, or first write since a restart). */
+        CREATED,
         /** NX and the key exists: the old value stays, the new entry was not installed. */
         KEPT_EXISTING
     }

@@ -127,6 +127,21 @@ public final class SharedPool implements AutoCloseable
         }
     }
 
+    /** The start of every segment file name of the worker at {@code host:port}: {@code ds4j-<host>_<port>-}. */
+    public static String namePrefix(final String host, final int port)
+    {
+        return "ds4j-" + host + "_" + port + "-";
+    }
+
+    /**
+     * Removes the segment files of the worker at {@code host:port} whose owner process is gone (a killed worker's
+     * pool stays in tmpfs, i.e. in memory, until someone removes it); the next worker on that address does this too.
+     */
+    public static void removeStaleSegments(final Path dir, final String host, final int port)
+    {
+        removeStaleSegments(dir, namePrefix(host, port));
+    }
+
     public Path path()
     {
         return path;

@@ -383,12 +383,20 @@ public final class TieredStore implements AutoCloseable
         {
             lock.unlock();
         }
-        if (why != Removal.DROPPED && !(why == Removal.REPLACED && replacement != null && replacement.l2Backed()
-            && l2 != null))
+        // only an entry this worker wrote to (or read from) L2 can have a record there: a cache-only key's first
+        // write since the worker started cleared any older one (forgetOlderInL2), so overwriting and deleting
+        // cache-only keys never touches L2; a newer L2-backed version overwrites the record itself
+        if (entry.l2 != StoreEntry.L2State.NONE && why != Removal.DROPPED
+            && !(why == Removal.REPLACED && replacement != null && replacement.l2Backed()))
         {
-            // a newer L2-backed version overwrites the record itself; otherwise the old record must not come back
             forgetInL2(entry);
         }
+    }
+
+    /** Deletes a record of the entry's key older than the entry, if L2 has one (see {@link #removed}). */
+    public void forgetOlderInL2(final StoreEntry entry)
+    {
+        forgetInL2(entry);
     }
 
     /** Deletes the key's L2 record if it is this entry's version or older (never a newer one). */

@@ -242,6 +242,27 @@ class TieredStoreTest
     }
 
     @Test
+    void aCacheOnlyValueWrittenAfterARestartRetiresTheOldDurableRecord() throws Exception
+    {
+        final Path sfs = dir.resolve("sfs");
+        try (TestStores before = TestStores.tiered(POOL, null, 0, sfs))
+        {
+            before.kv.set("k", MemorySegment.ofArray(value(1)), mode(WriteMode.WRITE_THROUGH_L2_CACHE));
+        }
+        try (TestStores after = TestStores.tiered(POOL, null, 0, sfs))
+        {
+            // written without reading first: the metadata has no entry, only L2 has the old record
+            after.kv.set("k", MemorySegment.ofArray(value(2)), mode(WriteMode.NONE_L2_CACHE_EVICT));
+            after.kv.set("k", MemorySegment.ofArray(value(3)), mode(WriteMode.NONE_L2_CACHE_EVICT));
+            assertArrayEquals(value(3), read(after, "k"));
+        }
+        try (TestStores again = TestStores.tiered(POOL, null, 0, sfs))
+        {
+            assertNull(read(again, "k"), "the value from two runs ago came back");
+        }
+    }
+
+    @Test
     void whenThePoolIsFullASpilledValueIsServedFromDisk() throws Exception
     {
         try (TestStores stores = TestStores.tiered(POOL, dir.resolve("spill"), 64 << 20, null))
