@@ -1,5 +1,6 @@
 package io.ds4j.client;
 
+import io.ds4j.client.internal.Batches;
 import io.ds4j.client.internal.Connection;
 import io.ds4j.client.internal.PoolMapping;
 import io.ds4j.client.internal.WorkerLink;
@@ -34,10 +35,6 @@ public final class KvClient
         this.link = link;
     }
 
-    /** One failed key of a batch with the worker's reason. */
-    private record Failure(String key, StatusCode code, String message)
-    {
-    }
 
     // ---------------------------------------------------------------- writes
 
@@ -77,27 +74,27 @@ public final class KvClient
     public void set(final String key, final MemorySegment value, final SetParam param)
     {
         KeyRules.check(key);
-        checkValueSize(value.byteSize());
-        final List<Failure> failures = link.invoke((connection, state) ->
+        Batches.checkValueSize(value.byteSize(), "a value");
+        final List<Batches.Failure> failures = link.invoke((connection, state) ->
         {
             if (state.sharedMemory() && value.byteSize() > state.inlineThreshold()
                 && param.existence() == ExistenceOpt.NONE)
             {
                 return setThroughPool(connection, key, value, param);
             }
-            checkFitsInFrame(state, value.byteSize() + entryOverhead(key));
+            Batches.checkFitsInFrame(state, value.byteSize() + entryOverhead(key), "a value");
             final BodyWriter out = connection.begin(MessageType.KV_SET);
             writeParam(out, param);
             out.putInt(1).putString(key).putBytes(value);
-            return readFailures(connection.call(link.requestTimeoutMs()));
+            return Batches.readFailures(connection.call(link.requestTimeoutMs()));
         });
         if (!failures.isEmpty())
         {
-            throw new DsException(failures.getFirst().code, failures.getFirst().message);
+            throw new DsException(failures.getFirst().code(), failures.getFirst().message());
         }
     }
 
-    private List<Failure> setThroughPool(final Connection connection, final String key, final MemorySegment value,
+    private List<Batches.Failure> setThroughPool(final Connection connection, final String key, final MemorySegment value,
         final SetParam param) throws IOException
     {
         final List<WritableBuffer> created = create(connection, link.state().mapping(), List.of(key),
@@ -156,9 +153,9 @@ public final class KvClient
             total += values.get(i).length + entryOverhead(keys.get(i));
         }
         final long frameBytes = total;
-        final List<Failure> failures = link.invoke((connection, state) ->
+        final List<Batches.Failure> failures = link.invoke((connection, state) ->
         {
-            checkFitsInFrame(state, frameBytes);
+            Batches.checkFitsInFrame(state, frameBytes, "a value");
             final BodyWriter out = connection.begin(MessageType.KV_SET);
             writeParam(out, param);
             out.putInt(keys.size());
@@ -166,9 +163,9 @@ public final class KvClient
             {
                 out.putString(keys.get(i)).putBytes(values.get(i));
             }
-            return readFailures(connection.call(link.requestTimeoutMs()));
+            return Batches.readFailures(connection.call(link.requestTimeoutMs()));
         });
-        return failedKeys(failures, keys.size(), "mset");
+        return Batches.failedKeys(failures, keys.size(), "mset");
     }
 
     /**
@@ -199,7 +196,7 @@ public final class KvClient
         }
         for (final long size : sizes)
         {
-            checkValueSize(size);
+            Batches.checkValueSize(size, "a value");
         }
         return link.invoke((connection, state) ->
         {
@@ -272,21 +269,21 @@ public final class KvClient
                 buffer.mapping().checkValid();
             }
         }
-        final List<Failure> failures = link.invoke((connection, state) ->
+        final List<Batches.Failure> failures = link.invoke((connection, state) ->
         {
             if (buffers.getFirst().mapping() != null)
             {
                 return publish(connection, buffers);
             }
             // inline: one KV_SET per distinct SetParam, since a frame carries one param for all its values
-            final List<Failure> result = new ArrayList<>();
+            final List<Batches.Failure> result = new ArrayList<>();
             final List<WritableBuffer> remaining = new ArrayList<>(buffers);
             while (!remaining.isEmpty())
             {
                 final SetParam param = remaining.getFirst().param();
                 final List<WritableBuffer> group = remaining.stream().filter(b -> b.param().equals(param)).toList();
                 remaining.removeAll(group);
-                checkFitsInFrame(state, group.stream().mapToLong(b -> b.size() + entryOverhead(b.key())).sum());
+                Batches.checkFitsInFrame(state, group.stream().mapToLong(b -> b.size() + entryOverhead(b.key())).sum(), "a value");
                 final BodyWriter out = connection.begin(MessageType.KV_SET);
                 writeParam(out, param);
                 out.putInt(group.size());
@@ -294,22 +291,22 @@ public final class KvClient
                 {
                     out.putString(buffer.key()).putBytes(buffer.contents());
                 }
-                result.addAll(readFailures(connection.call(link.requestTimeoutMs())));
+                result.addAll(Batches.readFailures(connection.call(link.requestTimeoutMs())));
                 group.forEach(WritableBuffer::markPublished);
             }
             return result;
         });
-        return failedKeys(failures, buffers.size(), "msetBuffer");
+        return Batches.failedKeys(failures, buffers.size(), "msetBuffer");
     }
 
-    private List<Failure> publish(final Connection connection, final List<WritableBuffer> buffers) throws IOException
+    private List<Batches.Failure> publish(final Connection connection, final List<WritableBuffer> buffers) throws IOException
     {
         final BodyWriter out = connection.begin(MessageType.KV_PUBLISH).putInt(buffers.size());
         for (final WritableBuffer buffer : buffers)
         {
             out.putLong(buffer.allocationId());
         }
-        final List<Failure> failures = readFailures(connection.call(link.requestTimeoutMs()));
+        final List<Batches.Failure> failures = Batches.readFailures(connection.call(link.requestTimeoutMs()));
         buffers.forEach(WritableBuffer::markPublished);
         return failures;
     }
@@ -432,7 +429,7 @@ public final class KvClient
             }
             return result;
         });
-        throwIfAllMissing(values, keys);
+        Batches.throwIfAllMissing(values, keys, "key");
         return Arrays.asList(values);
     }
 
@@ -469,7 +466,7 @@ public final class KvClient
             }
             return result;
         });
-        throwIfAllMissing(buffers, keys);
+        Batches.throwIfAllMissing(buffers, keys, "key");
         return Arrays.asList(buffers);
     }
 
@@ -490,7 +487,7 @@ public final class KvClient
         KeyRules.checkReadBatch(keys);
         return link.invoke((connection, state) ->
         {
-            writeKeys(connection.begin(MessageType.KV_EXIST), keys);
+            Batches.writeKeys(connection.begin(MessageType.KV_EXIST), keys);
             final BodyReader in = connection.call(link.requestTimeoutMs());
             final int count = in.getCount(1, keys.size());
             final List<Boolean> result = new ArrayList<>(count);
@@ -508,12 +505,12 @@ public final class KvClient
     public List<String> delete(final List<String> keys)
     {
         KeyRules.checkReadBatch(keys);
-        final List<Failure> failures = link.invoke((connection, state) ->
+        final List<Batches.Failure> failures = link.invoke((connection, state) ->
         {
-            writeKeys(connection.begin(MessageType.KV_DELETE), keys);
-            return readFailures(connection.call(link.requestTimeoutMs()));
+            Batches.writeKeys(connection.begin(MessageType.KV_DELETE), keys);
+            return Batches.readFailures(connection.call(link.requestTimeoutMs()));
         });
-        return failedKeys(failures, keys.size(), "delete");
+        return Batches.failedKeys(failures, keys.size(), "delete");
     }
 
     public void delete(final String key)
@@ -532,12 +529,12 @@ public final class KvClient
         {
             throw new DsException(StatusCode.INVALID, "ttlSecond must be 0 (never expires) or positive");
         }
-        final List<Failure> failures = link.invoke((connection, state) ->
+        final List<Batches.Failure> failures = link.invoke((connection, state) ->
         {
-            writeKeys(connection.begin(MessageType.KV_EXPIRE).putInt(ttlSecond), keys);
-            return readFailures(connection.call(link.requestTimeoutMs()));
+            Batches.writeKeys(connection.begin(MessageType.KV_EXPIRE).putInt(ttlSecond), keys);
+            return Batches.readFailures(connection.call(link.requestTimeoutMs()));
         });
-        return failedKeys(failures, keys.size(), "expire");
+        return Batches.failedKeys(failures, keys.size(), "expire");
     }
 
     // ---------------------------------------------------------------- helpers
@@ -547,59 +544,6 @@ public final class KvClient
         out.putByte(param.writeMode().value()).putByte(param.existence().value()).putByte(param.cacheType().value())
             .putInt(param.ttlSecond());
     }
-
-    private static void writeKeys(final BodyWriter out, final List<String> keys)
-    {
-        out.putInt(keys.size());
-        for (final String key : keys)
-        {
-            out.putString(key);
-        }
-    }
-
-    private static List<Failure> readFailures(final BodyReader in)
-    {
-        final int count = in.getCount(12, Integer.MAX_VALUE);
-        if (count == 0)
-        {
-            return List.of();
-        }
-        final List<Failure> failures = new ArrayList<>(count);
-        for (int i = 0; i < count; i++)
-        {
-            failures.add(new Failure(in.getString(), StatusCode.of(in.getInt()), in.getString()));
-        }
-        return failures;
-    }
-
-    private static List<String> failedKeys(final List<Failure> failures, final int total, final String operation)
-    {
-        if (failures.isEmpty())
-        {
-            return List.of();
-        }
-        if (failures.size() == total)
-        {
-            final Failure first = failures.getFirst();
-            throw new DsException(first.code, operation + " failed for all " + total + " keys; first: " + first.key
-                + ": " + first.message);
-        }
-        return failures.stream().map(Failure::key).toList();
-    }
-
-    private static void throwIfAllMissing(final Object[] values, final List<String> keys)
-    {
-        for (final Object value : values)
-        {
-            if (value != null)
-            {
-                return;
-            }
-        }
-        throw new DsException(StatusCode.NOT_FOUND, keys.size() == 1 ? "key " + keys.getFirst() + " does not exist"
-            : "none of the " + keys.size() + " keys exists (first: " + keys.getFirst() + ")");
-    }
-
     private static void checkTimeout(final long subTimeoutMs)
     {
         if (subTimeoutMs < 0)
@@ -612,24 +556,5 @@ public final class KvClient
     private static long entryOverhead(final String key)
     {
         return 8L + key.length();
-    }
-
-    /** The worker sizes its frame limit to its pool, so a value that does not fit a frame cannot fit the pool. */
-    private static void checkFitsInFrame(final WorkerLink.State state, final long bytes)
-    {
-        if (bytes + (1 << 16) > state.maxFrameLength())
-        {
-            throw new DsException(StatusCode.OUT_OF_MEMORY, "a value of " + bytes + " bytes is larger than the"
-                + " worker's pool can hold (it accepts at most " + state.maxFrameLength() + " bytes per request)");
-        }
-    }
-
-    private static void checkValueSize(final long size)
-    {
-        if (size < 0 || size > Integer.MAX_VALUE - 8)
-        {
-            throw new DsException(StatusCode.INVALID, "a value must be 0.." + (Integer.MAX_VALUE - 8)
-                + " bytes, not " + size);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.ds4j.client;
 
+import io.ds4j.client.internal.Batches;
 import io.ds4j.client.internal.Connection;
 import io.ds4j.client.internal.PoolMapping;
 import io.ds4j.client.internal.WorkerLink;
@@ -14,7 +15,6 @@ import io.ds4j.common.protocol.MessageType;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
@@ -38,10 +38,6 @@ public final class ObjectClient
         this.link = link;
     }
 
-    /** One failed key of a batch with the worker's reason. */
-    private record Failure(String key, StatusCode code, String message)
-    {
-    }
 
     // ---------------------------------------------------------------- create and put
 
@@ -56,7 +52,7 @@ public final class ObjectClient
     public Buffer create(final String key, final long size, final CreateParam param)
     {
         KeyRules.check(key);
-        checkValueSize(size);
+        Batches.checkValueSize(size, "an object");
         checkParam(param);
         return link.invoke((connection, state) ->
         {
@@ -127,7 +123,7 @@ public final class ObjectClient
         final List<String> nestedKeys)
     {
         KeyRules.check(key);
-        checkValueSize(value.byteSize());
+        Batches.checkValueSize(value.byteSize(), "an object");
         checkParam(param);
         final List<String> nested = checkNested(nestedKeys);
         link.invoke((connection, state) ->
@@ -150,7 +146,7 @@ public final class ObjectClient
                 }
                 return null;
             }
-            checkFitsInFrame(state, value.byteSize() + keyBytes(nested) + key.length() + 32);
+            Batches.checkFitsInFrame(state, value.byteSize() + keyBytes(nested) + key.length() + 32, "an object");
             writePut(connection, key, param, 0, 0, nested, value);
             connection.call(link.requestTimeoutMs());
             return null;
@@ -170,7 +166,7 @@ public final class ObjectClient
             }
             else
             {
-                checkFitsInFrame(state, buffer.size() + keyBytes(nested) + buffer.key().length() + 32);
+                Batches.checkFitsInFrame(state, buffer.size() + keyBytes(nested) + buffer.key().length() + 32, "an object");
                 writePut(connection, buffer.key(), buffer.param(), flags, buffer.version(), nested,
                     buffer.contents());
             }
@@ -184,7 +180,7 @@ public final class ObjectClient
     {
         final BodyWriter out = connection.begin(MessageType.OBJ_PUBLISH).putString(buffer.key())
             .putLong(buffer.allocationId()).putByte(flags);
-        writeKeys(out, nested);
+        Batches.writeKeys(out, nested);
     }
 
     private static void writePut(final Connection connection, final String key, final CreateParam param,
@@ -192,7 +188,7 @@ public final class ObjectClient
     {
         final BodyWriter out = connection.begin(MessageType.OBJ_PUT).putByte(param.consistencyType().value())
             .putByte(param.cacheType().value()).putByte(flags).putLong(expectVersion).putString(key);
-        writeKeys(out, nested);
+        Batches.writeKeys(out, nested);
         out.putBytes(value);
     }
 
@@ -215,7 +211,7 @@ public final class ObjectClient
         final Buffer[] buffers = link.invoke((connection, state) ->
         {
             final BodyWriter out = connection.begin(MessageType.OBJ_GET).putLong(timeoutMs);
-            writeKeys(out, keys);
+            Batches.writeKeys(out, keys);
             final BodyReader in = connection.call(link.requestTimeoutMs() + timeoutMs);
             final int count = in.getCount(1, keys.size());
             final Buffer[] result = new Buffer[count];
@@ -265,15 +261,8 @@ public final class ObjectClient
             }
             return result;
         });
-        for (final Buffer buffer : buffers)
-        {
-            if (buffer != null)
-            {
-                return Arrays.asList(buffers);
-            }
-        }
-        throw new DsException(StatusCode.NOT_FOUND, keys.size() == 1 ? "object " + keys.getFirst()
-            + " does not exist" : "none of the " + keys.size() + " objects exists (first: " + keys.getFirst() + ")");
+        Batches.throwIfAllMissing(buffers, keys, "object");
+        return Arrays.asList(buffers);
     }
 
     // ---------------------------------------------------------------- global references
@@ -311,14 +300,14 @@ public final class ObjectClient
     private List<String> changeRefs(final List<String> keys, final String remoteClientId, final boolean increase)
     {
         KeyRules.checkReadBatch(keys);
-        final List<Failure> failures = link.invoke((connection, state) ->
+        final List<Batches.Failure> failures = link.invoke((connection, state) ->
         {
             final BodyWriter out = connection.begin(increase ? MessageType.OBJ_INC_REF : MessageType.OBJ_DEC_REF)
                 .putString(remoteClientId);
-            writeKeys(out, keys);
-            return readFailures(connection.call(link.requestTimeoutMs()));
+            Batches.writeKeys(out, keys);
+            return Batches.readFailures(connection.call(link.requestTimeoutMs()));
         });
-        return failedKeys(failures, keys.size(), increase ? "gIncreaseRef" : "gDecreaseRef");
+        return Batches.failedKeys(failures, keys.size(), increase ? "gIncreaseRef" : "gDecreaseRef");
     }
 
     /**
@@ -421,63 +410,5 @@ public final class ObjectClient
             bytes += 4 + key.length();
         }
         return bytes;
-    }
-
-    private static void writeKeys(final BodyWriter out, final List<String> keys)
-    {
-        out.putInt(keys.size());
-        for (final String key : keys)
-        {
-            out.putString(key);
-        }
-    }
-
-    private static List<Failure> readFailures(final BodyReader in)
-    {
-        final int count = in.getCount(12, Integer.MAX_VALUE);
-        if (count == 0)
-        {
-            return List.of();
-        }
-        final List<Failure> failures = new ArrayList<>(count);
-        for (int i = 0; i < count; i++)
-        {
-            failures.add(new Failure(in.getString(), StatusCode.of(in.getInt()), in.getString()));
-        }
-        return failures;
-    }
-
-    private static List<String> failedKeys(final List<Failure> failures, final int total, final String operation)
-    {
-        if (failures.isEmpty())
-        {
-            return List.of();
-        }
-        if (failures.size() == total)
-        {
-            final Failure first = failures.getFirst();
-            throw new DsException(first.code, operation + " failed for all " + total + " keys; first: " + first.key
-                + ": " + first.message);
-        }
-        return failures.stream().map(Failure::key).toList();
-    }
-
-    /** The worker sizes its frame limit to its pool, so a value that does not fit a frame cannot fit the pool. */
-    private static void checkFitsInFrame(final WorkerLink.State state, final long bytes)
-    {
-        if (bytes + (1 << 16) > state.maxFrameLength())
-        {
-            throw new DsException(StatusCode.OUT_OF_MEMORY, "an object of " + bytes + " bytes is larger than the"
-                + " worker's pool can hold (it accepts at most " + state.maxFrameLength() + " bytes per request)");
-        }
-    }
-
-    private static void checkValueSize(final long size)
-    {
-        if (size < 0 || size > Integer.MAX_VALUE - 8)
-        {
-            throw new DsException(StatusCode.INVALID, "an object must be 0.." + (Integer.MAX_VALUE - 8)
-                + " bytes, not " + size);
-        }
     }
 }

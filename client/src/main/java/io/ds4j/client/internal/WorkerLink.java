@@ -515,34 +515,20 @@ public final class WorkerLink implements AutoCloseable
         }
     }
 
-    /** Returns views' references; the worker ignores ids it no longer knows. Never throws. */
+    /** Returns a view's reference now; the worker ignores ids it no longer knows. Never throws. */
     public void release(final PoolMapping mapping, final long allocationId)
     {
-        final State current = state;
-        if (closed || mapping != current.mapping() || !mapping.valid())
-        {
-            return;
-        }
-        try
-        {
-            invoke((connection, s) ->
-            {
-                if (s.mapping() == mapping)
-                {
-                    connection.beginNoReply(MessageType.RELEASE).putInt(1).putLong(allocationId);
-                    connection.send();
-                }
-                return null;
-            });
-        }
-        catch (final DsException e)
-        {
-            // the worker is gone: it reclaims this client's views on its own
-        }
+        sendNotice(mapping, MessageType.RELEASE, allocationId);
     }
 
-    /** Frees regions created but never published. Never throws. */
+    /** Frees a region created but never published, now. Never throws. */
     public void abort(final PoolMapping mapping, final long allocationId)
+    {
+        sendNotice(mapping, MessageType.KV_ABORT, allocationId);
+    }
+
+    /** A no-reply RELEASE or KV_ABORT of one region of the current session; a gone worker reclaims it itself. */
+    private void sendNotice(final PoolMapping mapping, final short type, final long allocationId)
     {
         final State current = state;
         if (closed || mapping != current.mapping() || !mapping.valid())
@@ -555,7 +541,7 @@ public final class WorkerLink implements AutoCloseable
             {
                 if (s.mapping() == mapping)
                 {
-                    connection.beginNoReply(MessageType.KV_ABORT).putInt(1).putLong(allocationId);
+                    connection.beginNoReply(type).putInt(1).putLong(allocationId);
                     connection.send();
                 }
                 return null;
@@ -563,7 +549,7 @@ public final class WorkerLink implements AutoCloseable
         }
         catch (final DsException e)
         {
-            // the worker is gone: it reclaims this client's buffers on its own
+            // the worker is gone: it reclaims this client's views and buffers on its own
         }
     }
 

@@ -12,6 +12,7 @@ import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.MessageType;
 import io.ds4j.common.shm.ObjectHeader;
 import io.ds4j.worker.kv.SetParams;
+import io.ds4j.worker.server.Batches;
 import io.ds4j.worker.server.ClientSession;
 import io.ds4j.worker.store.StoredObject;
 import io.ds4j.worker.store.Value;
@@ -168,7 +169,7 @@ public final class ObjectRequests
         final boolean sharedMemory) throws InterruptedException
     {
         final long subTimeoutMs = request.getLong();
-        readKeys(request);
+        Batches.readKeys(request, keys);
         final ObjectService.Found[] found = objects.get(keys, subTimeoutMs);
         int next = 0;
         try
@@ -229,8 +230,8 @@ public final class ObjectRequests
         final boolean increase)
     {
         final String holder = holder(request.getString(), session);
-        readKeys(request);
-        final FailedKeys failed = new FailedKeys(out, request.correlationId(),
+        Batches.readKeys(request, keys);
+        final Batches.FailedKeys failed = new Batches.FailedKeys(out, request.correlationId(),
             increase ? MessageType.OBJ_INC_REF : MessageType.OBJ_DEC_REF);
         for (final String key : keys)
         {
@@ -325,50 +326,5 @@ public final class ObjectRequests
             nested.add(request.getString());
         }
         return nested;
-    }
-
-    private void readKeys(final BodyReader request)
-    {
-        final int count = request.getCount(4, Integer.MAX_VALUE);
-        if (count == 0 || count > KeyRules.MAX_READ_BATCH)
-        {
-            throw new DsException(StatusCode.INVALID, "a batch holds " + count + " keys; it must hold 1.."
-                + KeyRules.MAX_READ_BATCH);
-        }
-        keys.clear();
-        for (int i = 0; i < count; i++)
-        {
-            keys.add(request.getString());
-        }
-    }
-
-    /**
-     * The failed-keys answer (docs/protocol.md, 4.1): status OK, then (key, code, message) per failed key, the
-     * count patched in at the end. The same shape as the connection handler's KV answers.
-     */
-    private static final class FailedKeys
-    {
-        private final BodyWriter out;
-        private final int countPosition;
-        private int count;
-
-        FailedKeys(final BodyWriter out, final long correlationId, final short type)
-        {
-            this.out = out;
-            out.beginResponse(type, correlationId, 0);
-            countPosition = out.position();
-            out.putInt(0);
-        }
-
-        void add(final String key, final DsException e)
-        {
-            out.putString(key).putInt(e.code().value()).putString(e.detail());
-            count++;
-        }
-
-        void finish()
-        {
-            out.putIntAt(countPosition, count);
-        }
     }
 }

@@ -251,8 +251,8 @@ final class ConnectionHandler implements Runnable
     private void set(final BodyReader request, final BodyWriter out)
     {
         final SetParams params = readParams(request);
-        final int count = setBatchCount(request, 8);
-        final FailedKeys failed = new FailedKeys(out, request.correlationId(), MessageType.KV_SET);
+        final int count = Batches.setBatchCount(request, 8);
+        final Batches.FailedKeys failed = new Batches.FailedKeys(out, request.correlationId(), MessageType.KV_SET);
         for (int i = 0; i < count; i++)
         {
             final String key = request.getString();
@@ -281,7 +281,7 @@ final class ConnectionHandler implements Runnable
         {
             throw new DsException(StatusCode.INVALID, "mcreate does not support ExistenceOpt.NX (as upstream)");
         }
-        final int count = setBatchCount(request, 12);
+        final int count = Batches.setBatchCount(request, 12);
         out.beginResponse(MessageType.KV_CREATE, request.correlationId(), 0).putInt(count);
         for (int i = 0; i < count; i++)
         {
@@ -306,8 +306,8 @@ final class ConnectionHandler implements Runnable
 
     private void publish(final BodyReader request, final BodyWriter out)
     {
-        final int count = setBatchCount(request, 8);
-        final FailedKeys failed = new FailedKeys(out, request.correlationId(), MessageType.KV_PUBLISH);
+        final int count = Batches.setBatchCount(request, 8);
+        final Batches.FailedKeys failed = new Batches.FailedKeys(out, request.correlationId(), MessageType.KV_PUBLISH);
         for (int i = 0; i < count; i++)
         {
             final long allocationId = request.getLong();
@@ -353,7 +353,7 @@ final class ConnectionHandler implements Runnable
     {
         final long subTimeoutMs = request.getLong();
         final boolean views = request.getBoolean();
-        readKeys(request);
+        Batches.readKeys(request, keys);
         final Value[] found = kv.get(keys, subTimeoutMs);
         // every found value holds a reference for us: each is pinned for the client or released exactly once,
         // also when the response fails half-way
@@ -422,8 +422,8 @@ final class ConnectionHandler implements Runnable
 
     private void delete(final BodyReader request, final BodyWriter out)
     {
-        readKeys(request);
-        final FailedKeys failed = new FailedKeys(out, request.correlationId(), MessageType.KV_DELETE);
+        Batches.readKeys(request, keys);
+        final Batches.FailedKeys failed = new Batches.FailedKeys(out, request.correlationId(), MessageType.KV_DELETE);
         for (final String key : keys)
         {
             try
@@ -440,7 +440,7 @@ final class ConnectionHandler implements Runnable
 
     private void exist(final BodyReader request, final BodyWriter out)
     {
-        readKeys(request);
+        Batches.readKeys(request, keys);
         for (final String key : keys)
         {
             KeyRules.check(key);
@@ -460,8 +460,8 @@ final class ConnectionHandler implements Runnable
             throw new DsException(StatusCode.INVALID, "ttl_second must be 0 (never expires) or positive, not "
                 + ttlSecond);
         }
-        readKeys(request);
-        final FailedKeys failed = new FailedKeys(out, request.correlationId(), MessageType.KV_EXPIRE);
+        Batches.readKeys(request, keys);
+        final Batches.FailedKeys failed = new Batches.FailedKeys(out, request.correlationId(), MessageType.KV_EXPIRE);
         for (final String key : keys)
         {
             try
@@ -474,62 +474,6 @@ final class ConnectionHandler implements Runnable
             }
         }
         failed.finish();
-    }
-
-    private static int setBatchCount(final BodyReader request, final int minItemBytes)
-    {
-        final int count = request.getCount(minItemBytes, Integer.MAX_VALUE);
-        if (count == 0 || count >= KeyRules.MAX_SET_BATCH_EXCLUSIVE)
-        {
-            throw new DsException(StatusCode.INVALID, "a set batch holds " + count + " keys; it must hold 1.."
-                + (KeyRules.MAX_SET_BATCH_EXCLUSIVE - 1));
-        }
-        return count;
-    }
-
-    private void readKeys(final BodyReader request)
-    {
-        final int count = request.getCount(4, Integer.MAX_VALUE);
-        if (count == 0 || count > KeyRules.MAX_READ_BATCH)
-        {
-            throw new DsException(StatusCode.INVALID, "a batch holds " + count + " keys; it must hold 1.."
-                + KeyRules.MAX_READ_BATCH);
-        }
-        keys.clear();
-        for (int i = 0; i < count; i++)
-        {
-            keys.add(request.getString());
-        }
-    }
-
-    /**
-     * The failed-keys answer of batch calls: status OK, then (key, code, message) per failed key. The count is
-     * patched in at the end, so keys are written as they fail without a second list.
-     */
-    private static final class FailedKeys
-    {
-        private final BodyWriter out;
-        private final int countPosition;
-        private int count;
-
-        FailedKeys(final BodyWriter out, final long correlationId, final short type)
-        {
-            this.out = out;
-            out.beginResponse(type, correlationId, 0);
-            countPosition = out.position();
-            out.putInt(0);
-        }
-
-        void add(final String key, final DsException e)
-        {
-            out.putString(key).putInt(e.code().value()).putString(e.detail());
-            count++;
-        }
-
-        void finish()
-        {
-            out.putIntAt(countPosition, count);
-        }
     }
 
     static int frameLimit(final long poolBytes)
