@@ -43,7 +43,8 @@ import java.util.regex.Pattern;
  * {@code dsbench kv}: the KV figures of issue 2's "Speed" section, each next to a ceiling measured in this run.
  * <ol>
  * <li>view: zero-copy {@code getBuffers} of 1, 16 and 64 MiB values, request to open view to closed view;</li>
- * <li>copy: copying get and set of 1 and 64 MiB values against MemorySegment.copy of the same size;</li>
+ * <li>copy: copying get (into a new byte[], and into a reused segment or byte[]) and set of 1 and 64 MiB values
+ * against MemorySegment.copy of the same size;</li>
  * <li>small: 100-byte set and get on 1 and 2 threads, a connection each, no batching, against redis-server;</li>
  * <li>batch: get of 1000 keys in one call;</li>
  * <li>memory: the worker's RSS and pool bytes per key at 1M keys, loaded with mset batches of 1999.</li>
@@ -498,6 +499,12 @@ final class KvBench implements Callable<Integer>
                 final MemorySegment to = arena.allocate(size, 64);
                 from.fill((byte) 7);
                 to.fill((byte) 0);
+                // the caller's reused memory of kv.get(key, target): an off-heap segment and a byte[], both touched
+                final MemorySegment target = arena.allocate(size, 64);
+                target.fill((byte) 0);
+                final MemorySegment reused = MemorySegment.ofArray(new byte[n]);
+                checkCopyingGet(kv, key, value, target);
+                checkCopyingGet(kv, key, value, reused);
                 // a /dev/shm file mapped as the pool is: the ceiling of exactly what get and set copy
                 final MemorySegment mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
                 final MemorySegment source = MemorySegment.ofArray(value);
@@ -516,7 +523,9 @@ final class KvBench implements Callable<Integer>
                         sink = mapped.get(ValueLayout.JAVA_BYTE, size - 1);
                     }),
                     new Load.Group(1, t -> i -> kv.set(key, value)),
-                    new Load.Group(1, t -> i -> sink = kv.get(key)[n - 1])));
+                    new Load.Group(1, t -> i -> sink = kv.get(key)[n - 1]),
+                    new Load.Group(1, t -> i -> sink = target.get(ValueLayout.JAVA_BYTE, kv.get(key, target) - 1)),
+                    new Load.Group(1, t -> i -> sink = reused.get(ValueLayout.JAVA_BYTE, kv.get(key, reused) - 1))));
                 final double offHeap = bandwidth(size, r.get(0));
                 final double heapFresh = bandwidth(size, r.get(1));
                 final double shmRead = bandwidth(size, r.get(2));
@@ -525,16 +534,20 @@ final class KvBench implements Callable<Integer>
                 final Load.Result getResult = r.get(5);
                 final double set = bandwidth(size, setResult);
                 final double get = bandwidth(size, getResult);
+                final Load.Result intoSegmentResult = r.get(6);
+                final Load.Result intoArrayResult = r.get(7);
+                final double intoSegment = bandwidth(size, intoSegmentResult);
+                final double intoArray = bandwidth(size, intoArrayResult);
                 progress("b", "ceiling MemorySegment.copy off-heap → off-heap " + sz, offHeap);
                 progress("b", "ceiling heap byte[] → fresh byte[] (Arrays.copyOf) " + sz, heapFresh);
                 progress("b", "ceiling /dev/shm mapping → fresh byte[] " + sz, shmRead);
                 progress("b", "ceiling byte[] → /dev/shm mapping " + sz, shmWrite);
                 progress("b", "ds4j set " + sz, set);
-                progress("b", "ds4j get " + sz, get);
-                final String getValue = error(getResult) != null ? error(getResult) : gbps(get) + " (p50 "
-                    + ms(getResult.latencies().median()) + ")";
-                final String setValue = error(setResult) != null ? error(setResult) : gbps(set) + " (p50 "
-                    + ms(setResult.latencies().median()) + ")";
+                progress("b", "ds4j get " + sz + " (new byte[])", get);
+                progress("b", "ds4j get " + sz + " into a reused off-heap segment", intoSegment);
+                progress("b", "ds4j get " + sz + " into a reused byte[]", intoArray);
+                final String getValue = copyValue(getResult, get);
+                final String setValue = copyValue(setResult, set);
                 report.add("b", "copying get " + sz + " (kv.get → new byte[])", getValue,
                     "MemorySegment.copy off-heap→off-heap " + gbps(offHeap), get / offHeap, "≥ 0.70",
                     Report.atLeast(get / offHeap, 0.7));
@@ -543,6 +556,14 @@ final class KvBench implements Callable<Integer>
                     Report.atLeast(get / heapFresh, 0.7));
                 report.add("b", "copying get " + sz + ", same shape", getValue,
                     "/dev/shm mapping → fresh byte[] " + gbps(shmRead), get / shmRead, "(reference)", "-");
+                final String ceiling = "MemorySegment.copy off-heap→off-heap " + gbps(offHeap);
+                report.add("b", "copying get " + sz + " into a reused off-heap segment (kv.get(key, target))",
+                    copyValue(intoSegmentResult, intoSegment), ceiling, intoSegment / offHeap, "≥ 0.70",
+                    Report.atLeast(intoSegment / offHeap, 0.7));
+                report.add("b", "copying get " + sz + " into a reused byte[]"
+                        + " (kv.get(key, MemorySegment.ofArray(array)))",
+                    copyValue(intoArrayResult, intoArray), ceiling, intoArray / offHeap, "≥ 0.70",
+                    Report.atLeast(intoArray / offHeap, 0.7));
                 report.add("b", "copying set " + sz + " (kv.set(byte[]))", setValue,
                     "MemorySegment.copy off-heap→off-heap " + gbps(offHeap), set / offHeap, "≥ 0.70",
                     Report.atLeast(set / offHeap, 0.7));
@@ -558,9 +579,34 @@ final class KvBench implements Callable<Integer>
         }
     }
 
+    private static String copyValue(final Load.Result result, final double bandwidth)
+    {
+        return error(result) != null ? error(result) : gbps(bandwidth) + " (p50 " + ms(result.latencies().median())
+            + ")";
+    }
+
+    /** kv.get(key, target) returns the value's size and leaves its bytes at the start of {@code target}. */
+    private static void checkCopyingGet(final KvClient kv, final String key, final byte[] value,
+        final MemorySegment target) throws IOException
+    {
+        final long got = kv.get(key, target);
+        if (got != value.length || target.asSlice(0, got).mismatch(MemorySegment.ofArray(value)) != -1)
+        {
+            throw new IOException("kv.get(key, target) of " + key + " returned " + got + " bytes, not the "
+                + value.length + " stored");
+        }
+    }
+
     /**
-     * Where a copying get and set of {@code value} spend their time: the same steps kv.get and kv.set take through
-     * the pool, timed one by one (get: request and view, copy out, release; set: create, copy in, publish).
+     * Where a copying get and set of {@code value} spend their time, p50 of each step.
+     * <p>
+     * Get: the whole call of both copying gets, and, timed alone in the same loop, the copy each makes out of the pool
+     * (from a view held open on the same value: into the same reused segment, and into a fresh array as
+     * {@code toArray} does). Into the segment, the rest is the request and its reply; into a new array, toArray less
+     * the copy is the allocation and zeroing of the array. Neither get sends a RELEASE after its copy: the release is
+     * queued and goes out ahead of the next request, here the next get's, so it is in the rest.
+     * <p>
+     * Set: the steps kv.set takes through the pool, timed one by one: create, copy in, publish.
      */
     private void breakdown(final KvClient kv, final String key, final byte[] value)
     {
@@ -568,37 +614,56 @@ final class KvBench implements Callable<Integer>
         final List<String> keys = List.of(key);
         final long[] sizes = {size};
         final MemorySegment source = MemorySegment.ofArray(value);
-        final Samples[] phase = new Samples[6];
+        final Samples[] phase = new Samples[7];
         for (int k = 0; k < phase.length; k++)
         {
             phase[k] = new Samples(1_000_000);
         }
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(warmupMs + durationMs);
-        final long measureFrom = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(warmupMs);
-        for (int i = 0; i < MAX_OPS && System.nanoTime() < deadline; i++)
+        try (Arena arena = Arena.ofConfined(); ReadOnlyBuffer held = kv.getBuffers(keys, 0).getFirst())
         {
-            final long t0 = System.nanoTime();
-            final ReadOnlyBuffer view = kv.getBuffers(keys, 0).getFirst();
-            final long t1 = System.nanoTime();
-            final byte[] copy = view.data().toArray(ValueLayout.JAVA_BYTE);
-            final long t2 = System.nanoTime();
-            view.close();
-            final long t3 = System.nanoTime();
-            final List<WritableBuffer> created = kv.mcreate(keys, sizes, SetParam.DEFAULT);
-            final long t4 = System.nanoTime();
-            MemorySegment.copy(source, 0, created.getFirst().data(), 0, size);
-            final long t5 = System.nanoTime();
-            kv.msetBuffer(created);
-            final long t6 = System.nanoTime();
-            sink = copy[copy.length - 1];
-            if (t0 >= measureFrom)
+            final MemorySegment target = arena.allocate(size, 64);
+            target.fill((byte) 0);
+            final MemorySegment view = held.data();
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(warmupMs + durationMs);
+            long measureFrom = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(warmupMs);
+            for (int i = 0; i < MAX_OPS && System.nanoTime() < deadline; i++)
             {
-                phase[0].add(t1 - t0);
-                phase[1].add(t2 - t1);
-                phase[2].add(t3 - t2);
-                phase[3].add(t4 - t3);
-                phase[4].add(t5 - t4);
-                phase[5].add(t6 - t5);
+                final long t0 = System.nanoTime();
+                final long got = kv.get(key, target);
+                final long t1 = System.nanoTime();
+                MemorySegment.copy(view, 0, target, 0, size);
+                final long t2 = System.nanoTime();
+                final byte[] fresh = kv.get(key);
+                final long t3 = System.nanoTime();
+                final byte[] copy = view.toArray(ValueLayout.JAVA_BYTE);
+                final long t4 = System.nanoTime();
+                sink = (byte) (target.get(ValueLayout.JAVA_BYTE, got - 1) + fresh[fresh.length - 1]
+                    + copy[copy.length - 1]);
+                if (t0 >= measureFrom)
+                {
+                    phase[0].add(t1 - t0);
+                    phase[1].add(t2 - t1);
+                    phase[2].add(t3 - t2);
+                    phase[3].add(t4 - t3);
+                }
+            }
+            deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(warmupMs + durationMs);
+            measureFrom = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(warmupMs);
+            for (int i = 0; i < MAX_OPS && System.nanoTime() < deadline; i++)
+            {
+                final long t0 = System.nanoTime();
+                final List<WritableBuffer> created = kv.mcreate(keys, sizes, SetParam.DEFAULT);
+                final long t1 = System.nanoTime();
+                MemorySegment.copy(source, 0, created.getFirst().data(), 0, size);
+                final long t2 = System.nanoTime();
+                kv.msetBuffer(created);
+                final long t3 = System.nanoTime();
+                if (t0 >= measureFrom)
+                {
+                    phase[4].add(t1 - t0);
+                    phase[5].add(t2 - t1);
+                    phase[6].add(t3 - t2);
+                }
             }
         }
         final String sz = label(size);
@@ -607,17 +672,26 @@ final class KvBench implements Callable<Integer>
         {
             p50[k] = phase[k].median() / 1000;
         }
-        out.printf(Locale.ROOT, "  [b] %s get, p50 per step: request+view %s, copy out %s, close (RELEASE) %s%n", sz,
-            us(p50[0]), us(p50[1]), us(p50[2]));
-        out.printf(Locale.ROOT, "  [b] %s set, p50 per step: create %s, copy in %s, publish %s%n", sz, us(p50[3]),
-            us(p50[4]), us(p50[5]));
-        report.add("b", "copying get " + sz + ": where the time goes (p50 per step)",
-            "request+view " + us(p50[0]) + " + copy out " + us(p50[1]) + " + RELEASE " + us(p50[2]),
-            "steps of kv.get timed one by one", (p50[0] + p50[2]) / (p50[0] + p50[1] + p50[2]),
-            "(ratio = protocol share)", "-");
+        final double segmentRest = p50[0] - p50[1];
+        final double allocation = p50[3] - p50[1];
+        out.printf(Locale.ROOT, "  [b] %s get into a reused segment, p50: whole call %s, copy out alone %s, rest %s%n",
+            sz, us(p50[0]), us(p50[1]), us(segmentRest));
+        out.printf(Locale.ROOT, "  [b] %s get → new byte[], p50: whole call %s, toArray alone %s (allocate and"
+            + " zero %s + copy out %s)%n", sz, us(p50[2]), us(p50[3]), us(allocation), us(p50[1]));
+        out.printf(Locale.ROOT, "  [b] %s set, p50 per step: create %s, copy in %s, publish %s%n", sz, us(p50[4]),
+            us(p50[5]), us(p50[6]));
+        report.add("b", "copying get " + sz + " into a reused segment: where the time goes (p50)",
+            "kv.get(key, target) " + us(p50[0]) + " = copy out " + us(p50[1]) + " + request and reply "
+                + us(segmentRest) + " (the previous get's RELEASE goes ahead of it)",
+            "copy out timed alone in the same loop", segmentRest / p50[0], "(ratio = protocol share)", "-");
+        report.add("b", "copying get " + sz + " → new byte[]: where the time goes (p50)",
+            "kv.get(key) " + us(p50[2]) + "; toArray alone " + us(p50[3]) + " = allocate and zero the array "
+                + us(allocation) + " + copy out " + us(p50[1]),
+            "toArray and the copy timed alone in the same loop", allocation / p50[2],
+            "(ratio = allocation share)", "-");
         report.add("b", "copying set " + sz + ": where the time goes (p50 per step)",
-            "create " + us(p50[3]) + " + copy in " + us(p50[4]) + " + publish " + us(p50[5]),
-            "steps of kv.set timed one by one", (p50[3] + p50[5]) / (p50[3] + p50[4] + p50[5]),
+            "create " + us(p50[4]) + " + copy in " + us(p50[5]) + " + publish " + us(p50[6]),
+            "steps of kv.set timed one by one", (p50[4] + p50[6]) / (p50[4] + p50[5] + p50[6]),
             "(ratio = protocol share)", "-");
     }
 
