@@ -9,18 +9,14 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The README's object example, run against a real worker; the README must show exactly this code. */
 class ObjectReadmeExampleTest
 {
-    private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
 
     @Test
     void objectExampleRunsAgainstARealWorker()
@@ -61,28 +57,6 @@ class ObjectReadmeExampleTest
     @Test
     void readmeShowsExactlyTheTestedCode() throws IOException
     {
-        final String readme = Files.readString(ROOT.resolve("README.md"));
-        final String test = Files.readString(ROOT.resolve(
-            "system-tests/src/test/java/io/ds4j/system/ObjectReadmeExampleTest.java"));
-        final String shown = between(readme, "<!-- object-example:start -->\n```java\n",
-            "```\n<!-- object-example:end -->");
-        final String tested = between(test, "// object-example:start\n", "            // object-example:end");
-        final String asShown = tested.replace("\"127.0.0.1\", port)", "\"127.0.0.1\", 31501)");
-        assertEquals(normalize(asShown) + "\n}", normalize(shown),
-            "README's object example drifted from ObjectReadmeExampleTest; copy the tested code into README.md");
-    }
-
-    private static String between(final String text, final String start, final String end)
-    {
-        final int from = text.indexOf(start);
-        final int to = text.indexOf(end, from + 1);
-        assertTrue(from >= 0 && to > from, "markers " + start.strip() + " / " + end.strip() + " not found");
-        return text.substring(from + start.length(), to);
-    }
-
-    private static String normalize(final String code)
-    {
-        return code.lines().map(String::strip).filter(line -> !line.isEmpty()).reduce("", (a, b) -> a + b + "\n")
-            .strip();
+        ReadmeSnippets.assertReadmeShows("object-example", ObjectReadmeExampleTest.class);
     }
 }

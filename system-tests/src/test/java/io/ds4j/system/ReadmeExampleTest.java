@@ -12,8 +12,6 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -24,7 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The README's Java example, run against a real worker; the README must show exactly this code. */
 class ReadmeExampleTest
 {
-    private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
 
     @Test
     void exampleRunsAgainstARealWorker()
@@ -69,28 +66,6 @@ class ReadmeExampleTest
     @Test
     void readmeShowsExactlyTheTestedCode() throws IOException
     {
-        final String readme = Files.readString(ROOT.resolve("README.md"));
-        final String test = Files.readString(ROOT.resolve(
-            "system-tests/src/test/java/io/ds4j/system/ReadmeExampleTest.java"));
-        final String shown = between(readme, "<!-- example:start -->\n```java\n", "```\n<!-- example:end -->");
-        final String tested = between(test, "// example:start\n", "            // example:end");
-        // the test connects to its own worker's port where the README names the default one
-        final String asShown = tested.replace("\"127.0.0.1\", port)", "\"127.0.0.1\", 31501)");
-        assertEquals(normalize(asShown) + "\n}", normalize(shown),
-            "README's example drifted from ReadmeExampleTest; copy the tested code into README.md");
-    }
-
-    private static String between(final String text, final String start, final String end)
-    {
-        final int from = text.indexOf(start);
-        final int to = text.indexOf(end, from + 1);
-        assertTrue(from >= 0 && to > from, "markers " + start.strip() + " / " + end.strip() + " not found");
-        return text.substring(from + start.length(), to);
-    }
-
-    private static String normalize(final String code)
-    {
-        return code.lines().map(String::strip).filter(line -> !line.isEmpty()).reduce("", (a, b) -> a + b + "\n")
-            .strip();
+        ReadmeSnippets.assertReadmeShows("example", ReadmeExampleTest.class);
     }
 }
