@@ -2,9 +2,8 @@ package io.ds4j.worker;
 
 import io.ds4j.common.ring.HashRing;
 import io.ds4j.worker.config.WorkerConfig;
+import io.ds4j.worker.data.DataPlane;
 import io.ds4j.worker.kv.KvService;
-import io.ds4j.worker.meta.LocalMetadataOwner;
-import io.ds4j.worker.meta.MetadataOwner;
 import io.ds4j.worker.object.ObjectService;
 import io.ds4j.worker.server.SessionRegistry;
 import io.ds4j.worker.server.WorkerServer;
@@ -51,7 +50,7 @@ public final class Worker implements AutoCloseable
     private final HashRing ring;
     private SharedPool pool;
     private TieredStore store;
-    private MetadataOwner metadata;
+    private DataPlane data;
     private SessionRegistry sessions;
     private WorkerServer server;
     private ScheduledExecutorService housekeeping;
@@ -76,18 +75,11 @@ public final class Worker implements AutoCloseable
         pool = SharedPool.create(SHM_DIR, prefix, config.sharedMemorySizeBytes(), config.memoryAlignment(),
             config.enableFallocate(), config.sharedMemoryPopulate(), generation);
         store = openTiers(pool);
-        final ObjectService objects = new ObjectService(store);
-        // whatever stops being current: the tiers let go of it first, then the object interface releases its refs
-        final LocalMetadataOwner owner = new LocalMetadataOwner((entry, why, replacement) ->
-        {
-            store.removed(entry, why, replacement);
-            objects.removed(entry, why, replacement);
-        });
-        metadata = owner;
-        store.connect(owner::lookup, owner::removeIfCurrent);
-        objects.connect(owner);
+        data = DataPlane.standalone(config.workerAddress().toString(), store);
+        // a copy that stops being current: the tiers let go of it first, then the object interface its references
+        final ObjectService objects = new ObjectService(data);
         sessions = new SessionRegistry(config.maxClientNum(), config.clientDeadTimeoutS(), objects);
-        server = new WorkerServer(config, new KvService(store, metadata), sessions, generation);
+        server = new WorkerServer(config, new KvService(data), sessions, generation);
         server.start();
         metricsServer = MetricsServer.startIfEnabled(registerMetrics(), config.bindAddress().host(),
             config.metricsPort()).orElse(null);
@@ -158,7 +150,7 @@ public final class Worker implements AutoCloseable
             metrics.l2QueueDepth(writeBack::depth);
         }
         metrics.clients(() -> sessions.sessions().size());
-        metrics.keys(metadata::size);
+        metrics.keys(data.copies()::size);
         return metrics;
     }
 
@@ -168,6 +160,7 @@ public final class Worker implements AutoCloseable
         {
             pool.heartbeat();
             sessions.reap();
+            data.housekeeping();
             touch(config.healthCheckPath());
         }
         catch (final IOException | RuntimeException e)
@@ -225,9 +218,9 @@ public final class Worker implements AutoCloseable
         {
             sessions.closeAll();
         }
-        if (metadata != null)
+        if (data != null)
         {
-            metadata.close();
+            data.close();
         }
         if (store != null)
         {

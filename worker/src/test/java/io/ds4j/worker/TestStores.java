@@ -2,7 +2,8 @@ package io.ds4j.worker;
 
 import io.ds4j.worker.eviction.S3FifoPolicy;
 import io.ds4j.worker.kv.KvService;
-import io.ds4j.worker.meta.LocalMetadataOwner;
+import io.ds4j.worker.data.DataPlane;
+import io.ds4j.worker.store.LocalCopies;
 import io.ds4j.worker.store.SharedPool;
 import io.ds4j.worker.store.TieredStore;
 import io.ds4j.worker.store.l2.L2Cache;
@@ -21,7 +22,9 @@ public final class TestStores implements AutoCloseable
 {
     public final SharedPool pool;
     public final TieredStore store;
-    public final LocalMetadataOwner metadata;
+    public final DataPlane data;
+    /** This node's copies (standalone: one per key). */
+    public final LocalCopies metadata;
     public final KvService kv;
 
     private TestStores(final SharedPool pool, final SpillStore spill, final L2Cache l2, final WriteBackQueue writeBack)
@@ -29,9 +32,9 @@ public final class TestStores implements AutoCloseable
         this.pool = pool;
         this.store = new TieredStore(pool, spill, l2, writeBack,
             new S3FifoPolicy<>(pool.capacity(), entry -> entry.key().hashCode()), true, 0.9, 0.8);
-        this.metadata = new LocalMetadataOwner(store::removed);
-        store.connect(metadata::lookup, metadata::removeIfCurrent);
-        this.kv = new KvService(store, metadata);
+        this.data = DataPlane.standalone("127.0.0.1:1", store);
+        this.metadata = data.copies();
+        this.kv = new KvService(data);
     }
 
     /** Memory only. */
@@ -54,7 +57,7 @@ public final class TestStores implements AutoCloseable
     @Override
     public void close()
     {
-        metadata.close();
+        data.close();
         store.close();
         pool.close();
     }

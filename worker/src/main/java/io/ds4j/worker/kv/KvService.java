@@ -1,13 +1,12 @@
 package io.ds4j.worker.kv;
 
+import io.ds4j.common.ConsistencyType;
 import io.ds4j.common.DsException;
 import io.ds4j.common.ExistenceOpt;
 import io.ds4j.common.KeyRules;
 import io.ds4j.common.StatusCode;
+import io.ds4j.worker.data.DataPlane;
 import io.ds4j.worker.meta.MetadataOwner;
-import io.ds4j.worker.meta.MetadataOwner.PublishResult;
-import io.ds4j.worker.meta.MetadataOwner.Removal;
-import io.ds4j.worker.store.StoreEntry;
 import io.ds4j.worker.store.StoredObject;
 import io.ds4j.worker.store.TieredStore;
 import io.ds4j.worker.store.Value;
@@ -16,19 +15,21 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * The KV semantics of spec §1.3 on top of the tiered store and the metadata owner, independent of how requests
- * arrive. Every write goes allocate, fill, L2 (per write mode), publish; a reader gets retained values it must
- * release, from whichever tier holds them.
+ * The KV semantics of spec §1.3, independent of how requests arrive: every write is allocate, fill, then the
+ * {@link io.ds4j.worker.data.Publisher}'s one publish sequence (always CAUSAL); every read goes through the one
+ * {@link io.ds4j.worker.data.Resolver}, and a reader gets retained values it must release.
  */
 public final class KvService
 {
+    private final DataPlane data;
     private final TieredStore store;
-    private final MetadataOwner metadata;
+    private final MetadataOwner owner;
 
-    public KvService(final TieredStore store, final MetadataOwner metadata)
+    public KvService(final DataPlane data)
     {
-        this.store = store;
-        this.metadata = metadata;
+        this.data = data;
+        this.store = data.store();
+        this.owner = data.owner();
     }
 
     public TieredStore store()
@@ -36,9 +37,9 @@ public final class KvService
         return store;
     }
 
-    public MetadataOwner metadata()
+    public DataPlane data()
     {
-        return metadata;
+        return data;
     }
 
     /**
@@ -73,115 +74,35 @@ public final class KvService
     /** Makes a filled object the key's current value; the caller's reference passes to the key (or is dropped). */
     public void publish(final String key, final StoredObject object, final SetParams params)
     {
-        final StoreEntry entry = store.entry(key, object, metadata.nextVersion(), params.writeMode(),
-            params.ttlSecond());
-        try
-        {
-            store.beforePublish(entry);
-        }
-        catch (final DsException e)
-        {
-            object.release();
-            throw e;
-        }
-        final PublishResult result = metadata.publish(entry, params.existence());
-        if (result == PublishResult.KEPT_EXISTING)
-        {
-            // NX lost a race with another writer: this entry never became current
-            store.removed(entry, Removal.DELETED, null);
-            return;
-        }
-        store.published(entry);
-        if (result == PublishResult.CREATED && !entry.l2Backed())
-        {
-            // a record an earlier worker run left in L2 must not come back once this cache-only value is gone
-            store.forgetOlderInL2(entry);
-        }
+        final long expiresAtMs = params.ttlSecond() > 0 ? System.currentTimeMillis() + params.ttlSecond() * 1000L : 0;
+        data.publisher().publish(key, object, params.writeMode(), expiresAtMs, params.existence(),
+            ConsistencyType.CAUSAL, null);
     }
 
     /**
      * Retained values for the keys (null where missing), waiting up to {@code subTimeoutMs} for missing ones. A key
-     * no tier in memory or on local disk knows is looked up in L2 (enable_l2_cache_fallback).
+     * no worker holds is looked up in L2 (enable_l2_cache_fallback).
      */
     public Value[] get(final List<String> keys, final long subTimeoutMs) throws InterruptedException
     {
-        KeyRules.checkReadBatch(keys);
-        for (final String key : keys)
-        {
-            KeyRules.check(key);
-        }
-        final StoreEntry[] entries = metadata.await(keys, subTimeoutMs);
-        final Value[] values = new Value[entries.length];
-        try
-        {
-            for (int i = 0; i < entries.length; i++)
-            {
-                values[i] = read(keys.get(i), entries[i]);
-            }
-        }
-        catch (final RuntimeException e)
-        {
-            for (final Value value : values)
-            {
-                if (value != null)
-                {
-                    value.release();
-                }
-            }
-            throw e;
-        }
-        return values;
-    }
-
-    private Value read(final String key, final StoreEntry found)
-    {
-        StoreEntry entry = found != null ? found : fromL2(key);
-        // an entry replaced or removed between the lookup and the read: look once more
-        for (int attempt = 0; attempt < 2 && entry != null; attempt++)
-        {
-            final Value value = store.read(entry);
-            if (value != null)
-            {
-                return value;
-            }
-            entry = metadata.lookup(key);
-        }
-        store.stats().misses.increment();
-        return null;
-    }
-
-    /** The key's entry rebuilt from L2, now current; null when L2 has nothing for it. */
-    private StoreEntry fromL2(final String key)
-    {
-        final StoreEntry loaded = store.loadFromL2(key);
-        if (loaded == null)
-        {
-            return null;
-        }
-        if (metadata.publish(loaded, ExistenceOpt.NX) == PublishResult.KEPT_EXISTING)
-        {
-            store.removed(loaded, Removal.DROPPED, null);
-            return metadata.lookup(key);
-        }
-        store.published(loaded);
-        return loaded;
+        return data.resolver().get(keys, subTimeoutMs, null);
     }
 
     public boolean delete(final String key)
     {
         KeyRules.check(key);
-        if (metadata.delete(key))
+        if (owner.delete(key))
         {
             return true;
         }
-        // not in memory or spill: a record written before a restart may still be in L2
+        // no worker holds it: a record written before a restart may still be in L2
         return store.deleteFromL2(key);
     }
 
     public boolean exists(final String key)
     {
         KeyRules.check(key);
-        return metadata.exists(key) || store.existsInL2(key);
+        return owner.exists(key) || store.existsInL2(key);
     }
 
     public void expire(final String key, final int ttlSecond)
@@ -191,14 +112,9 @@ public final class KvService
         {
             throw new DsException(StatusCode.INVALID, "ttl_second must be 0 or positive");
         }
-        if (!metadata.expire(key, ttlSecond) && (fromL2(key) == null || !metadata.expire(key, ttlSecond)))
+        if (!owner.expire(key, ttlSecond) && (data.loadFromL2(key) == null || !owner.expire(key, ttlSecond)))
         {
             throw new DsException(StatusCode.NOT_FOUND, "key " + key + " does not exist");
-        }
-        final StoreEntry entry = metadata.lookup(key);
-        if (entry != null)
-        {
-            store.expiryChanged(entry);
         }
     }
 }

@@ -1,97 +1,185 @@
 package io.ds4j.worker.meta;
 
+import io.ds4j.common.KeyMeta;
+
+import io.ds4j.common.ConsistencyType;
 import io.ds4j.common.ExistenceOpt;
-import io.ds4j.worker.store.StoreEntry;
+import io.ds4j.common.WriteMode;
+import io.ds4j.worker.store.Removal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The metadata owner of a standalone worker: every key, in one concurrent map. Expiry runs on its own thread so a
- * key with a TTL disappears, and its memory returns, even if nobody reads it again.
+ * The owner of the keys in this worker's ring ranges (all keys when standalone): one record per key, in one
+ * concurrent map. A record changes only inside the map's per-key compute, so two publishes of one key, or a publish
+ * and a replica registration, are ordered; the holders are told after the compute, outside any lock, because telling
+ * a remote holder is a network round trip. Expiry runs on its own thread so a key with a TTL disappears, and its
+ * copies are freed, even if nobody reads it again.
  */
 public final class LocalMetadataOwner implements MetadataOwner
 {
     private static final Logger LOG = LoggerFactory.getLogger(LocalMetadataOwner.class);
+    private static final String[] NO_COPIES = new String[0];
 
-    private final ConcurrentHashMap<String, StoreEntry> entries = new ConcurrentHashMap<>();
+    /** The owner's record of a key: its current version and where its copies are. Kept small: one per key. */
+    private static final class KeyRecord
+    {
+        final long version;
+        final long size;
+        final WriteMode writeMode;
+        final ConsistencyType consistency;
+        final String primary;
+        volatile long expiresAtMs;
+        /** Workers holding a replica of this version (never the primary); replaced whole, never mutated. */
+        volatile String[] copies = NO_COPIES;
+
+        KeyRecord(final KeyMeta meta)
+        {
+            this.version = meta.version();
+            this.size = meta.size();
+            this.writeMode = meta.writeMode();
+            this.consistency = meta.consistency();
+            this.primary = meta.primary();
+            this.expiresAtMs = meta.expiresAtMs();
+        }
+
+        boolean isExpired(final long nowMs)
+        {
+            final long at = expiresAtMs;
+            return at != 0 && at <= nowMs;
+        }
+
+        KeyMeta meta()
+        {
+            return new KeyMeta(version, size, writeMode, consistency, expiresAtMs, primary);
+        }
+
+        /** The primary and every replica holder. */
+        List<String> holders()
+        {
+            final String[] replicas = copies;
+            final List<String> all = new ArrayList<>(replicas.length + 1);
+            all.add(primary);
+            all.addAll(Arrays.asList(replicas));
+            return all;
+        }
+    }
+
+    private final ConcurrentHashMap<String, KeyRecord> records = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, List<Waiter>> waiters = new ConcurrentHashMap<>();
     private final DelayQueue<Expiry> expiries = new DelayQueue<>();
-    private final AtomicLong lastVersion = new AtomicLong();
-    private final RemovalListener listener;
+    private final CopyHolders holders;
     private final Thread expiryThread;
     private volatile boolean closed;
 
-    public LocalMetadataOwner(final RemovalListener listener)
+    public LocalMetadataOwner(final CopyHolders holders)
     {
-        this.listener = listener;
+        this.holders = holders;
         expiryThread = Thread.ofPlatform().daemon().name("ds4j-expiry").start(this::expireLoop);
     }
 
     @Override
-    public long nextVersion()
+    public PublishResult publish(final String key, final KeyMeta meta, final ExistenceOpt existence)
     {
-        final long now = System.currentTimeMillis() * 1000;
-        return lastVersion.accumulateAndGet(now, (previous, candidate) -> Math.max(previous + 1, candidate));
-    }
-
-    @Override
-    public PublishResult publish(final StoreEntry entry, final ExistenceOpt existence)
-    {
-        final StoreEntry[] replaced = new StoreEntry[1];
-        final boolean[] kept = new boolean[1];
-        entries.compute(entry.key(), (k, current) ->
+        final long now = System.currentTimeMillis();
+        final KeyRecord[] previous = new KeyRecord[1];
+        final PublishResult[] result = new PublishResult[1];
+        final KeyRecord fresh = new KeyRecord(meta);
+        records.compute(key, (k, current) ->
         {
-            if (current != null && existence == ExistenceOpt.NX && !current.isExpired(System.currentTimeMillis()))
+            final boolean live = current != null && !current.isExpired(now);
+            if (live && existence == ExistenceOpt.NX)
             {
-                kept[0] = true;
+                result[0] = PublishResult.KEPT_EXISTING;
                 return current;
             }
-            replaced[0] = current;
-            return entry;
+            if (current != null && current.version >= meta.version())
+            {
+                result[0] = PublishResult.OUTDATED;
+                return current;
+            }
+            previous[0] = current;
+            result[0] = live ? PublishResult.PUBLISHED : PublishResult.CREATED;
+            return fresh;
         });
-        if (kept[0])
+        if (result[0] == PublishResult.KEPT_EXISTING || result[0] == PublishResult.OUTDATED)
         {
-            return PublishResult.KEPT_EXISTING;
+            return result[0];
         }
-        if (replaced[0] != null)
+        final KeyRecord old = previous[0];
+        if (old != null)
         {
-            listener.removed(replaced[0], Removal.REPLACED, entry);
+            final Removal why = result[0] == PublishResult.CREATED ? Removal.EXPIRED : Removal.REPLACED;
+            if (meta.consistency() == ConsistencyType.PRAM)
+            {
+                // PRAM: the writer is answered first; a reader elsewhere may see the old version until this lands
+                Thread.ofVirtual().name("ds4j-retire").start(() -> retireAll(key, old, meta.primary(), why));
+            }
+            else
+            {
+                retireAll(key, old, meta.primary(), why);
+            }
         }
-        schedule(entry);
-        wake(entry.key());
-        return replaced[0] == null ? PublishResult.CREATED : PublishResult.PUBLISHED;
+        schedule(key, fresh);
+        wake(key);
+        return result[0];
     }
 
-    private void schedule(final StoreEntry entry)
+    /** Tells every holder of {@code old} but {@code except} (the writer, whose new copy replaces its old one). */
+    private void retireAll(final String key, final KeyRecord old, final String except, final Removal why)
     {
-        final long at = entry.expiresAtMs();
+        for (final String holder : old.holders())
+        {
+            if (!holder.equals(except))
+            {
+                retire(holder, key, old.version, why);
+            }
+        }
+    }
+
+    private void retire(final String holder, final String key, final long version, final Removal why)
+    {
+        try
+        {
+            holders.retire(holder, key, version, why);
+        }
+        catch (final RuntimeException e)
+        {
+            // a holder we cannot reach serves nobody until it is back; when it is, its copies are reconciled
+            LOG.warn("could not tell {} that {}@{} is {}: {}", holder, key, version, why, e.toString());
+        }
+    }
+
+    private void schedule(final String key, final KeyRecord record)
+    {
+        final long at = record.expiresAtMs;
         if (at > 0)
         {
-            expiries.add(new Expiry(entry, at));
+            expiries.add(new Expiry(key, record, at));
         }
     }
 
-    @Override
-    public StoreEntry lookup(final String key)
+    private KeyRecord live(final String key)
     {
-        final StoreEntry entry = entries.get(key);
-        return entry == null || entry.isExpired(System.currentTimeMillis()) ? null : entry;
+        final KeyRecord record = records.get(key);
+        return record == null || record.isExpired(System.currentTimeMillis()) ? null : record;
     }
 
     @Override
-    public StoreEntry[] await(final List<String> keys, final long subTimeoutMs) throws InterruptedException
+    public KeyMeta[] query(final List<String> keys, final long subTimeoutMs) throws InterruptedException
     {
-        final StoreEntry[] found = new StoreEntry[keys.size()];
+        final KeyMeta[] found = new KeyMeta[keys.size()];
         int missing = fill(keys, found);
         if (missing == 0 || subTimeoutMs <= 0)
         {
@@ -141,17 +229,21 @@ public final class LocalMetadataOwner implements MetadataOwner
     }
 
     /** Fills the keys still missing in {@code found}; returns how many remain missing. */
-    private int fill(final List<String> keys, final StoreEntry[] found)
+    private int fill(final List<String> keys, final KeyMeta[] found)
     {
         int missing = 0;
         for (int i = 0; i < found.length; i++)
         {
             if (found[i] == null)
             {
-                found[i] = lookup(keys.get(i));
-                if (found[i] == null)
+                final KeyRecord record = live(keys.get(i));
+                if (record == null)
                 {
                     missing++;
+                }
+                else
+                {
+                    found[i] = record.meta();
                 }
             }
         }
@@ -171,51 +263,115 @@ public final class LocalMetadataOwner implements MetadataOwner
     }
 
     @Override
+    public boolean addCopy(final String key, final long version, final String holder)
+    {
+        final boolean[] added = new boolean[1];
+        records.computeIfPresent(key, (k, record) ->
+        {
+            if (record.version == version && !record.isExpired(System.currentTimeMillis()))
+            {
+                added[0] = true;
+                if (!record.primary.equals(holder) && !Arrays.asList(record.copies).contains(holder))
+                {
+                    final String[] more = Arrays.copyOf(record.copies, record.copies.length + 1);
+                    more[more.length - 1] = holder;
+                    record.copies = more;
+                }
+            }
+            return record;
+        });
+        return added[0];
+    }
+
+    @Override
+    public void removeCopy(final String key, final long version, final String holder)
+    {
+        records.computeIfPresent(key, (k, record) ->
+        {
+            if (record.version == version && Arrays.asList(record.copies).contains(holder))
+            {
+                record.copies = Arrays.stream(record.copies).filter(copy -> !copy.equals(holder))
+                    .toArray(String[]::new);
+            }
+            return record;
+        });
+    }
+
+    @Override
     public boolean delete(final String key)
     {
-        final StoreEntry removed = entries.remove(key);
+        final KeyRecord removed = records.remove(key);
         if (removed == null)
         {
             return false;
         }
-        listener.removed(removed, Removal.DELETED, null);
+        retireAll(key, removed, null, Removal.DELETED);
         return !removed.isExpired(System.currentTimeMillis());
     }
 
     @Override
-    public boolean removeIfCurrent(final StoreEntry entry, final Removal why)
+    public void dropped(final String key, final long version, final String holder)
     {
-        if (entries.remove(entry.key(), entry))
+        final KeyRecord[] removed = new KeyRecord[1];
+        records.computeIfPresent(key, (k, record) ->
         {
-            listener.removed(entry, why, null);
-            return true;
+            if (record.version == version && record.primary.equals(holder))
+            {
+                removed[0] = record;
+                return null;
+            }
+            return record;
+        });
+        if (removed[0] != null)
+        {
+            retireAll(key, removed[0], holder, Removal.DROPPED);
         }
-        return false;
     }
 
     @Override
     public boolean expire(final String key, final int ttlSecond)
     {
-        final StoreEntry entry = lookup(key);
-        if (entry == null)
+        final long now = System.currentTimeMillis();
+        final KeyRecord[] changed = new KeyRecord[1];
+        records.computeIfPresent(key, (k, record) ->
+        {
+            if (!record.isExpired(now))
+            {
+                record.expiresAtMs = ttlSecond > 0 ? now + ttlSecond * 1000L : 0;
+                changed[0] = record;
+            }
+            return record;
+        });
+        final KeyRecord record = changed[0];
+        if (record == null)
         {
             return false;
         }
-        entry.expiresAtMs(ttlSecond > 0 ? System.currentTimeMillis() + ttlSecond * 1000L : 0);
-        schedule(entry);
-        return entries.get(key) == entry;
+        schedule(key, record);
+        for (final String holder : record.holders())
+        {
+            try
+            {
+                holders.expiryChanged(holder, key, record.version, record.expiresAtMs);
+            }
+            catch (final RuntimeException e)
+            {
+                LOG.warn("could not tell {} the new TTL of {}: {}", holder, key, e.toString());
+            }
+        }
+        return true;
     }
 
     @Override
     public boolean exists(final String key)
     {
-        return lookup(key) != null;
+        return live(key) != null;
     }
 
-    @Override
+    /** Number of keys this owner keeps. */
     public int size()
     {
-        return entries.size();
+        return records.size();
     }
 
     private void expireLoop()
@@ -225,10 +381,11 @@ public final class LocalMetadataOwner implements MetadataOwner
             try
             {
                 final Expiry due = expiries.take();
-                // a later expire() or overwrite made this record stale: only the record matching the entry acts
-                if (due.entry.expiresAtMs() == due.atMs && removeIfCurrent(due.entry, Removal.EXPIRED))
+                // a later expire() or overwrite made this record stale: only the record still current acts
+                if (due.record.expiresAtMs == due.atMs && records.remove(due.key, due.record))
                 {
-                    LOG.debug("key {} expired", due.entry.key());
+                    retireAll(due.key, due.record, null, Removal.EXPIRED);
+                    LOG.debug("key {} expired", due.key);
                 }
             }
             catch (final InterruptedException e)
@@ -249,15 +406,17 @@ public final class LocalMetadataOwner implements MetadataOwner
         expiryThread.interrupt();
     }
 
-    /** One scheduled expiry; stale ones (the entry's expiry changed since) are ignored when they fire. */
+    /** One scheduled expiry; stale ones (the record's expiry changed since) are ignored when they fire. */
     private static final class Expiry implements Delayed
     {
-        final StoreEntry entry;
+        final String key;
+        final KeyRecord record;
         final long atMs;
 
-        Expiry(final StoreEntry entry, final long atMs)
+        Expiry(final String key, final KeyRecord record, final long atMs)
         {
-            this.entry = entry;
+            this.key = key;
+            this.record = record;
             this.atMs = atMs;
         }
 
@@ -274,7 +433,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         }
     }
 
-    /** A get blocked on missing keys; woken by any publish of one of them, then it re-checks all. */
+    /** A query blocked on missing keys; woken by any publish of one of them, then it re-checks all. */
     private static final class Waiter
     {
         private final ReentrantLock lock = new ReentrantLock();

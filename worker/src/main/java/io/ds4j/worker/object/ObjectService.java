@@ -7,9 +7,11 @@ import io.ds4j.common.KeyRules;
 import io.ds4j.common.StatusCode;
 import io.ds4j.common.WriteMode;
 import io.ds4j.common.shm.ObjectHeader;
+import io.ds4j.worker.data.DataPlane;
 import io.ds4j.worker.meta.MetadataOwner;
-import io.ds4j.worker.meta.MetadataOwner.Removal;
+import io.ds4j.worker.store.LocalCopies;
 import io.ds4j.worker.server.ClientSession;
+import io.ds4j.worker.store.Removal;
 import io.ds4j.worker.store.StoreEntry;
 import io.ds4j.worker.store.StoredObject;
 import io.ds4j.worker.store.TieredStore;
@@ -64,25 +66,35 @@ public final class ObjectService
         long total;
     }
 
+    private final DataPlane data;
     private final TieredStore store;
+    private final LocalCopies copies;
+    private final MetadataOwner metadata;
     private final MemorySegment pool;
-    private volatile MetadataOwner metadata;
     private final Object lock = new Object();
     private final Map<String, RefTable> refsByKey = new HashMap<>();
     private final Map<String, Set<String>> keysByHolder = new HashMap<>();
     /** Deletions asked for while this thread is already deleting: drained by the outer call, not recursively. */
     private final ThreadLocal<ArrayDeque<String>> cascade = new ThreadLocal<>();
 
-    public ObjectService(final TieredStore store)
+    /** Joins the data plane: it hears of every copy that stops being current here, after the tiers. */
+    public ObjectService(final DataPlane data)
     {
-        this.store = store;
+        this.data = data;
+        this.store = data.store();
+        this.copies = data.copies();
+        this.metadata = data.owner();
         this.pool = store.pool().segment();
-    }
-
-    /** Set once at start, before any request (the metadata owner is built with this service as a listener). */
-    public void connect(final MetadataOwner owner)
-    {
-        this.metadata = owner;
+        copies.addRemovalListener(this::removed);
+        data.resolver().objectAttachment((consistency, sealed) ->
+        {
+            final ObjectState state = new ObjectState(consistency);
+            if (sealed)
+            {
+                state.seal();
+            }
+            return state;
+        });
     }
 
     public TieredStore store()
@@ -163,7 +175,7 @@ public final class ObjectService
     {
         KeyRules.check(key);
         final List<String> nested = checkNested(key, nestedKeys);
-        final StoreEntry current = metadata.lookup(key);
+        final StoreEntry current = copies.current(key);
         if (current == null || current.memory() != object)
         {
             throw notInUse(key);
@@ -184,12 +196,12 @@ public final class ObjectService
         StoreEntry current = null;
         if (expectVersion != 0)
         {
-            current = metadata.lookup(key);
+            current = copies.current(key);
             if (current == null || current.version() != expectVersion)
             {
                 throw notInUse(key);
             }
-            final ObjectState old = current.objectState();
+            final ObjectState old = (ObjectState) current.attachment();
             if (old != null && old.sealed())
             {
                 return sealedAgain(current, seal, nested);
@@ -219,7 +231,7 @@ public final class ObjectService
     private long replace(final StoreEntry current, final StoredObject object, final boolean seal,
         final List<String> nested)
     {
-        final ObjectState old = current.objectState();
+        final ObjectState old = (ObjectState) current.attachment();
         if (old != null && old.sealed())
         {
             return sealedAgain(current, seal, nested);
@@ -246,7 +258,7 @@ public final class ObjectService
         final boolean nothingNew;
         synchronized (lock)
         {
-            nothingNew = current.objectState().nested.containsAll(nested);
+            nothingNew = ((ObjectState) current.attachment()).nested.containsAll(nested);
         }
         if (seal && nothingNew)
         {
@@ -266,7 +278,7 @@ public final class ObjectService
     {
         takeRefs(toTake, nestedHolder(key), true);
         final List<String> carried = new ArrayList<>();
-        final ObjectState from = carryFrom == null ? null : carryFrom.objectState();
+        final ObjectState from = carryFrom == null ? null : (ObjectState) carryFrom.attachment();
         synchronized (lock)
         {
             state.nested.addAll(toTake);
@@ -284,30 +296,14 @@ public final class ObjectService
             {
                 throw new DsException(StatusCode.BUFFER_DEPRECATED, "the object of " + key + " was freed");
             }
-            final StoreEntry entry = store.entry(key, object, metadata.nextVersion(), writeMode, 0);
-            if (expiresAtMs != 0)
-            {
-                entry.expiresAtMs(expiresAtMs);
-            }
-            entry.objectState(state);
-            try
-            {
-                store.beforePublish(entry);
-            }
-            catch (final DsException e)
-            {
-                object.release();
-                throw e;
-            }
             if (seal)
             {
                 state.seal();
-                ObjectHeader.state(pool, object.headerOffset(), ObjectHeader.STATE_SEALED);
             }
-            // existence NONE always installs; the old entry's removal (REPLACED) finds its nested list moved
-            metadata.publish(entry, ExistenceOpt.NONE);
+            // existence NONE always publishes; the old entry's removal (REPLACED) finds its nested list moved
+            final StoreEntry entry = data.publisher().publish(key, object, writeMode, expiresAtMs, ExistenceOpt.NONE,
+                state.consistency(), state);
             published = true;
-            store.published(entry);
             return entry.version();
         }
         finally
@@ -373,52 +369,31 @@ public final class ObjectService
         {
             KeyRules.check(key);
         }
-        final StoreEntry[] entries = metadata.await(keys, subTimeoutMs);
-        final Found[] found = new Found[entries.length];
-        try
+        final StoreEntry[] entries = new StoreEntry[keys.size()];
+        final Value[] values = data.resolver().get(keys, subTimeoutMs, entries);
+        final Found[] found = new Found[values.length];
+        for (int i = 0; i < values.length; i++)
         {
-            for (int i = 0; i < entries.length; i++)
+            if (values[i] != null)
             {
-                found[i] = read(keys.get(i), entries[i]);
+                found[i] = found(entries[i], values[i]);
             }
-        }
-        catch (final RuntimeException e)
-        {
-            for (final Found each : found)
-            {
-                if (each != null)
-                {
-                    each.value().release();
-                }
-            }
-            throw e;
         }
         return found;
     }
 
-    private Found read(final String key, final StoreEntry first)
+    private Found found(final StoreEntry entry, final Value value)
     {
-        StoreEntry entry = first;
-        // an entry replaced or removed between the lookup and the read: look once more
-        for (int attempt = 0; attempt < 2 && entry != null; attempt++)
+        final ObjectState state = entry.attachment() instanceof ObjectState object ? object : null;
+        final boolean sealed = state != null && state.sealed();
+        final StoredObject pooled = value.pooled();
+        if (sealed && pooled != null)
         {
-            final Value value = store.read(entry);
-            if (value != null)
-            {
-                final ObjectState state = entry.objectState();
-                final boolean sealed = state != null && state.sealed();
-                final StoredObject pooled = value.pooled();
-                if (sealed && pooled != null)
-                {
-                    // a copy reloaded from spill was marked PUBLISHED: the header must say what the object is
-                    ObjectHeader.state(pool, pooled.headerOffset(), ObjectHeader.STATE_SEALED);
-                }
-                return new Found(value, entry.version(), sealed);
-            }
-            entry = metadata.lookup(key);
+            // a copy reloaded from spill (or pulled from another worker) was marked PUBLISHED: the header must say
+            // what the object is
+            pooled.markSealed();
         }
-        store.stats().misses.increment();
-        return null;
+        return new Found(value, entry.version(), sealed);
     }
 
     // ------------------------------------------------------------------ global references
@@ -529,7 +504,7 @@ public final class ObjectService
             final StoreEntry[] entries = new StoreEntry[keys.size()];
             for (int i = 0; i < entries.length; i++)
             {
-                entries[i] = metadata.lookup(keys.get(i));
+                entries[i] = copies.current(keys.get(i));
                 if (entries[i] == null)
                 {
                     throw new DsException(StatusCode.NOT_FOUND, nested
@@ -652,9 +627,13 @@ public final class ObjectService
      * nested references it holds (unless a republish moved them on); a key that ends (anything but a replacement)
      * loses its reference table.
      */
-    public void removed(final StoreEntry entry, final Removal why, final StoreEntry replacement)
+    private void removed(final StoreEntry entry, final Removal why, final StoreEntry replacement)
     {
-        final ObjectState state = entry.objectState();
+        if (why == Removal.DISCARDED)
+        {
+            return; // never current: the publish that made it gives its references back itself
+        }
+        final ObjectState state = (ObjectState) entry.attachment();
         if (state == null && why == Removal.REPLACED)
         {
             return; // a KV value overwritten: no nested references, and the key's counts stay (the hot path)

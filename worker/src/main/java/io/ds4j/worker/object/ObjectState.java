@@ -6,11 +6,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What the object interface keeps with a key's entry ({@link io.ds4j.worker.store.StoreEntry#objectState()}) beyond
+ * What the object interface keeps with a key's entry ({@link io.ds4j.worker.store.StoreEntry#attachment()}) beyond
  * what KV needs: the consistency model, whether the object is sealed, and the children this entry holds a nested
  * global reference on. Allocated only for entries published through the object interface, so KV entries stay lean.
  */
-public final class ObjectState
+public final class ObjectState implements io.ds4j.worker.store.StoreEntry.Attachment
 {
     private final ConsistencyType consistency;
     private volatile boolean sealed;
@@ -31,6 +31,7 @@ public final class ObjectState
         return consistency;
     }
 
+    @Override
     public boolean sealed()
     {
         return sealed;

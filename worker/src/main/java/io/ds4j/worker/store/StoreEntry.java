@@ -2,17 +2,25 @@ package io.ds4j.worker.store;
 
 import io.ds4j.common.WriteMode;
 import io.ds4j.worker.eviction.EvictionPolicy;
-import io.ds4j.worker.object.ObjectState;
 import io.ds4j.worker.store.spill.SpillHandle;
 
 /**
- * One key's current version and where its bytes are: in the pool, in the spill tier, in L2, or several of them.
- * The metadata owner maps keys to entries; {@link TieredStore} moves the bytes between tiers. Tier fields change
- * only under the entry's stripe lock in {@link TieredStore}; {@link #memory} is also read without it, on the hit
- * path, where {@link StoredObject#tryRetain()} settles any race with an eviction.
+ * This node's copy of one version of a key, and where its bytes are: in the pool, in the spill tier, in L2, or
+ * several of them. It is either the primary copy (written here) or a replica (pulled from the primary). What the
+ * key's owner keeps about the key (locations, waiters) is not here: that is {@code meta}'s record.
+ * {@link LocalCopies} maps keys to this node's entries; {@link TieredStore} moves the bytes between tiers. Tier
+ * fields change only under the entry's stripe lock in {@link TieredStore}; {@link #memory} is also read without it,
+ * on the hit path, where {@link StoredObject#tryRetain()} settles any race with an eviction.
  */
 public final class StoreEntry
 {
+    /** What an interface adds to an entry it published (the object interface: consistency, seal, nested refs). */
+    public interface Attachment
+    {
+        /** Whether the bytes can no longer change in place. */
+        boolean sealed();
+    }
+
     /** Where the entry stands with L2. */
     public enum L2State
     {
@@ -23,6 +31,7 @@ public final class StoreEntry
     private final long version;
     private final WriteMode writeMode;
     private final long size;
+    private final boolean replica;
     private volatile long expiresAtMs;
     volatile StoredObject memory;
     volatile SpillHandle spill;
@@ -30,17 +39,24 @@ public final class StoreEntry
     /** Set once the key no longer maps here (deleted, replaced, expired, dropped): no tier may take it back. */
     volatile boolean removed;
     EvictionPolicy.Node<StoreEntry> node;
-    /** What the object interface adds to an entry it published (consistency, sealed, nested refs); null for KV. */
-    private volatile ObjectState objectState;
+    /** What the object interface adds to an entry it published; null for KV. */
+    private volatile Attachment attachment;
 
     StoreEntry(final String key, final long version, final WriteMode writeMode, final long size,
-        final long expiresAtMs)
+        final long expiresAtMs, final boolean replica)
     {
         this.key = key;
         this.version = version;
         this.writeMode = writeMode;
         this.size = size;
         this.expiresAtMs = expiresAtMs;
+        this.replica = replica;
+    }
+
+    /** A copy pulled from the primary on another worker: the first thing the evictor drops, never spilled. */
+    public boolean replica()
+    {
+        return replica;
     }
 
     public String key()
@@ -99,15 +115,15 @@ public final class StoreEntry
         return memory;
     }
 
-    public ObjectState objectState()
+    public Attachment attachment()
     {
-        return objectState;
+        return attachment;
     }
 
-    /** Set by the object interface before the entry is published. */
-    public void objectState(final ObjectState state)
+    /** Set by the interface that publishes the entry, before it is published. */
+    public void attachment(final Attachment value)
     {
-        objectState = state;
+        attachment = value;
     }
 
     /**
@@ -116,7 +132,7 @@ public final class StoreEntry
      */
     public boolean immutable()
     {
-        final ObjectState state = objectState;
+        final Attachment state = attachment;
         return state == null || state.sealed();
     }
 
@@ -130,6 +146,6 @@ public final class StoreEntry
     @Override
     public String toString()
     {
-        return key + "@" + version;
+        return key + "@" + version + (replica ? " (replica)" : "");
     }
 }

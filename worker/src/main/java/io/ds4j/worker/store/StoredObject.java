@@ -114,6 +114,12 @@ public final class StoredObject implements Value
         ObjectHeader.state(pool.segment(), headerOffset, ObjectHeader.STATE_PUBLISHED);
     }
 
+    /** The object can no longer change: its header says SEALED (after {@link #markPublished}). */
+    public void markSealed()
+    {
+        ObjectHeader.state(pool.segment(), headerOffset, ObjectHeader.STATE_SEALED);
+    }
+
     /**
      * Takes one more reference unless the object was already freed; a reader that loses that race treats the key
      * as gone rather than touching recycled memory.

@@ -5,7 +5,6 @@ import io.ds4j.common.StatusCode;
 import io.ds4j.common.WriteMode;
 import io.ds4j.common.shm.ObjectHeader;
 import io.ds4j.worker.eviction.EvictionPolicy;
-import io.ds4j.worker.meta.MetadataOwner.Removal;
 import io.ds4j.worker.store.l2.L2Cache;
 import io.ds4j.worker.store.l2.WriteBackQueue;
 import io.ds4j.worker.store.spill.SpillHandle;
@@ -18,8 +17,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.BiPredicate;
-import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The node's tiers as one store: the shared-memory pool, the spill directory and the durable L2, with the evictor
@@ -64,8 +62,7 @@ public final class TieredStore implements AutoCloseable
     private final ReentrantLock evictorLock = new ReentrantLock();
     private final Condition evictorWake = evictorLock.newCondition();
     private final Thread evictor;
-    private volatile Function<String, StoreEntry> currentEntry = key -> null;
-    private volatile BiPredicate<StoreEntry, Removal> endLife = (entry, why) -> false;
+    private volatile Predicate<StoreEntry> endLife = entry -> false;
     private volatile boolean closed;
 
     /** Counters for metrics and tests. */
@@ -108,12 +105,11 @@ public final class TieredStore implements AutoCloseable
     }
 
     /**
-     * Connects the store to the metadata owner: how to find a key's current entry, and how to end an entry's life
-     * (a droppable object evicted). Set once at start, before any request.
+     * How an evicted entry stops being this node's copy (a droppable value or a replica, called with its stripe lock
+     * held); true when it was still current. Set once at start, before any request.
      */
-    public void connect(final Function<String, StoreEntry> current, final BiPredicate<StoreEntry, Removal> remover)
+    public void onEvicted(final Predicate<StoreEntry> remover)
     {
-        this.currentEntry = current;
         this.endLife = remover;
     }
 
@@ -230,13 +226,22 @@ public final class TieredStore implements AutoCloseable
         return object;
     }
 
-    /** A new entry for a filled object, not yet published. */
+    /** A new primary entry for a filled object (its reference passes to the entry), not yet published. */
     public StoreEntry entry(final String key, final StoredObject object, final long version, final WriteMode mode,
-        final int ttlSecond)
+        final long expiresAtMs)
     {
         object.markPublished(version);
-        final StoreEntry entry = new StoreEntry(key, version, mode, object.dataSize(),
-            ttlSecond > 0 ? System.currentTimeMillis() + ttlSecond * 1000L : 0);
+        final StoreEntry entry = new StoreEntry(key, version, mode, object.dataSize(), expiresAtMs, false);
+        entry.memory = object;
+        return entry;
+    }
+
+    /** A replica entry for a region pulled from the primary (its reference passes to the entry). */
+    public StoreEntry replicaEntry(final String key, final StoredObject object, final long version,
+        final WriteMode mode, final long expiresAtMs)
+    {
+        object.markPublished(version);
+        final StoreEntry entry = new StoreEntry(key, version, mode, object.dataSize(), expiresAtMs, true);
         entry.memory = object;
         return entry;
     }
@@ -606,7 +611,7 @@ public final class TieredStore implements AutoCloseable
             }
             object.markPublished(record.version());
             final StoreEntry entry = new StoreEntry(key, record.version(), WriteMode.WRITE_THROUGH_L2_CACHE,
-                record.size(), record.expiresAtMs());
+                record.size(), record.expiresAtMs(), false);
             entry.memory = object;
             entry.l2 = StoreEntry.L2State.STORED;
             stats.l2Hits.increment();
@@ -767,7 +772,7 @@ public final class TieredStore implements AutoCloseable
                 case END_LIFE ->
                 {
                     // the removal listener takes this stripe again: it is reentrant, and held by this thread
-                    if (endLife.test(entry, Removal.DROPPED))
+                    if (endLife.test(entry))
                     {
                         stats.dropped.increment();
                     }
@@ -801,6 +806,10 @@ public final class TieredStore implements AutoCloseable
     /** Spec §3.6's action table for a resident, unpinned candidate (first match wins). */
     Action decide(final StoreEntry entry)
     {
+        if (entry.replica())
+        {
+            return Action.END_LIFE; // not the primary copy: only this node's copy goes, the primary keeps the key
+        }
         if (entry.spill != null)
         {
             return Action.FREE_MEMORY;

@@ -7,7 +7,8 @@ import io.ds4j.common.shm.ObjectHeader;
 import io.ds4j.worker.TestPools;
 import io.ds4j.worker.eviction.S3FifoPolicy;
 import io.ds4j.worker.kv.KvService;
-import io.ds4j.worker.meta.LocalMetadataOwner;
+import io.ds4j.worker.data.DataPlane;
+import io.ds4j.worker.store.LocalCopies;
 import io.ds4j.worker.server.ClientSession;
 import io.ds4j.worker.server.SessionRegistry;
 import io.ds4j.worker.store.SharedPool;
@@ -45,7 +46,8 @@ class ObjectServiceTest
 
     private SharedPool pool;
     private TieredStore store;
-    private LocalMetadataOwner metadata;
+    private DataPlane data;
+    private LocalCopies metadata;
     private ObjectService objects;
     private KvService kv;
     private long empty;
@@ -56,22 +58,17 @@ class ObjectServiceTest
         pool = TestPools.create(16 << 20);
         store = new TieredStore(pool, null, null, null, new S3FifoPolicy<>(pool.capacity(),
             entry -> entry.key().hashCode()), false, 0.9, 0.8);
-        objects = new ObjectService(store);
-        metadata = new LocalMetadataOwner((entry, why, replacement) ->
-        {
-            store.removed(entry, why, replacement);
-            objects.removed(entry, why, replacement);
-        });
-        store.connect(metadata::lookup, metadata::removeIfCurrent);
-        objects.connect(metadata);
-        kv = new KvService(store, metadata);
+        data = DataPlane.standalone("127.0.0.1:1", store);
+        metadata = data.copies();
+        objects = new ObjectService(data);
+        kv = new KvService(data);
         empty = pool.used();
     }
 
     @AfterEach
     void close()
     {
-        metadata.close();
+        data.close();
         store.close();
         pool.close();
     }
@@ -89,7 +86,7 @@ class ObjectServiceTest
 
     private boolean exists(final String key)
     {
-        return metadata.exists(key);
+        return data.owner().exists(key);
     }
 
     @Test
@@ -188,22 +185,22 @@ class ObjectServiceTest
         final StoredObject object = objects.create("obj", 64);
         object.data().fill((byte) 1);
         final long first = objects.publishCreated("obj", object, ConsistencyType.CAUSAL, false, List.of("child-a"));
-        assertSame(object, metadata.lookup("obj").memory());
-        assertEquals(ConsistencyType.CAUSAL, metadata.lookup("obj").objectState().consistency());
+        assertSame(object, metadata.current("obj").memory());
+        assertEquals(ConsistencyType.CAUSAL, ((ObjectState) metadata.current("obj").attachment()).consistency());
 
         final long second = objects.republish("obj", object, false, List.of("child-a", "child-b"));
         assertTrue(second > first, "a republish is a new version");
-        final StoreEntry current = metadata.lookup("obj");
+        final StoreEntry current = metadata.current("obj");
         assertSame(object, current.memory(), "of the same allocation");
         assertEquals(second, current.version());
-        assertEquals(ConsistencyType.CAUSAL, current.objectState().consistency());
+        assertEquals(ConsistencyType.CAUSAL, ((ObjectState) current.attachment()).consistency());
         assertEquals(1, objects.refCount("child-a"), "the nested reference moved on, it was not taken twice");
         assertEquals(1, objects.refCount("child-b"));
 
         objects.republish("obj", object, true, List.of());
         assertEquals(ObjectHeader.STATE_SEALED, ObjectHeader.state(pool.segment(), object.headerOffset()));
-        assertTrue(metadata.lookup("obj").objectState().sealed());
-        final long sealedVersion = metadata.lookup("obj").version();
+        assertTrue(((ObjectState) metadata.current("obj").attachment()).sealed());
+        final long sealedVersion = metadata.current("obj").version();
         assertEquals(sealedVersion, objects.republish("obj", object, true, List.of("child-a")),
             "sealing again with nothing new is a no-op");
         assertCode(StatusCode.OC_ALREADY_SEALED, () -> objects.republish("obj", object, false, List.of()));
@@ -252,7 +249,7 @@ class ObjectServiceTest
         objects.increaseRef("shared", ObjectService.remoteHolder("keeper"));
 
         // the client took the write latch of one view and two read latches of another
-        final StoredObject written = store.read(metadata.lookup("shared")).pooled();
+        final StoredObject written = store.read(metadata.current("shared")).pooled();
         session.pin(written);
         final StoredObject read = objects.create("latched-r", 8);
         objects.publishCreated("latched-r", read, ConsistencyType.PRAM, false, List.of());

@@ -1,0 +1,164 @@
+package io.ds4j.worker.data;
+
+import io.ds4j.worker.meta.CopyHolders;
+import io.ds4j.worker.meta.LocalMetadataOwner;
+import io.ds4j.worker.meta.MetadataOwner;
+import io.ds4j.worker.store.LocalCopies;
+import io.ds4j.worker.store.Removal;
+import io.ds4j.worker.store.StoreEntry;
+import io.ds4j.worker.store.TieredStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.function.Function;
+
+/**
+ * This node's side of the data: its tiers, the copies it holds, the way to the owners of keys, and the one
+ * {@link Publisher} and one {@link Resolver} every interface (KV, objects, and later devices and streams) goes
+ * through. It is also the holder side of the owner's messages: {@link #retire} and {@link #expiryChanged} are what
+ * an owner's {@link CopyHolders} call does on this worker.
+ */
+public final class DataPlane implements AutoCloseable
+{
+    private static final Logger LOG = LoggerFactory.getLogger(DataPlane.class);
+
+    private final String self;
+    private final TieredStore store;
+    private final LocalCopies copies = new LocalCopies();
+    private final MetadataOwner owner;
+    private final Publisher publisher;
+    private final Resolver resolver;
+
+    /**
+     * @param owners builds the way to the owners, given how they reach this worker's copies (a standalone worker
+     *               passes {@code LocalMetadataOwner::new}: it owns every key)
+     */
+    public DataPlane(final String self, final TieredStore store, final Function<CopyHolders, MetadataOwner> owners,
+        final PrimaryFetcher fetcher, final boolean replication, final Function<DataPlane, CopyHolders> holders)
+    {
+        this.self = self;
+        this.store = store;
+        copies.addRemovalListener(store::removed);
+        this.owner = owners.apply(holders.apply(this));
+        this.publisher = new Publisher(self, store, copies, owner);
+        this.resolver = new Resolver(self, store, copies, owner, publisher, fetcher, replication);
+        store.onEvicted(this::evicted);
+    }
+
+    /** A standalone worker's data plane: it owns every key and holds every copy. */
+    public static DataPlane standalone(final String self, final TieredStore store)
+    {
+        return new DataPlane(self, store, LocalMetadataOwner::new, PrimaryFetcher.NONE, false,
+            plane -> new CopyHolders()
+            {
+                @Override
+                public void retire(final String holder, final String key, final long version, final Removal why)
+                {
+                    plane.retire(key, version, why);
+                }
+
+                @Override
+                public void expiryChanged(final String holder, final String key, final long version,
+                    final long expiresAtMs)
+                {
+                    plane.expiryChanged(key, version, expiresAtMs);
+                }
+            });
+    }
+
+    public String self()
+    {
+        return self;
+    }
+
+    public TieredStore store()
+    {
+        return store;
+    }
+
+    public LocalCopies copies()
+    {
+        return copies;
+    }
+
+    public MetadataOwner owner()
+    {
+        return owner;
+    }
+
+    public Publisher publisher()
+    {
+        return publisher;
+    }
+
+    public Resolver resolver()
+    {
+        return resolver;
+    }
+
+    /** The key's L2 record as this node's primary copy (expire() of a key no worker holds); null when none. */
+    public StoreEntry loadFromL2(final String key)
+    {
+        return resolver.loadFromL2(key);
+    }
+
+    /** The owner retired versions of a key up to {@code version}: this node's copy of them goes. */
+    public void retire(final String key, final long version, final Removal why)
+    {
+        copies.retire(key, version, why);
+    }
+
+    /** The owner changed the key's TTL: this node's copy of {@code version} expires then (and its L2 record). */
+    public void expiryChanged(final String key, final long version, final long expiresAtMs)
+    {
+        final StoreEntry entry = copies.any(key);
+        if (entry != null && entry.version() == version)
+        {
+            entry.expiresAtMs(expiresAtMs);
+            store.expiryChanged(entry);
+        }
+    }
+
+    /**
+     * The evictor let a copy go (it holds the entry's stripe lock): it stops being this node's copy now, and its
+     * owner hears of it afterwards, off this thread, because the owner may be a network round trip away.
+     */
+    private boolean evicted(final StoreEntry entry)
+    {
+        if (!copies.removeIfCurrent(entry, Removal.DROPPED))
+        {
+            return false;
+        }
+        Thread.ofVirtual().name("ds4j-evicted").start(() ->
+        {
+            try
+            {
+                if (entry.replica())
+                {
+                    owner.removeCopy(entry.key(), entry.version(), self);
+                }
+                else
+                {
+                    owner.dropped(entry.key(), entry.version(), self);
+                }
+            }
+            catch (final RuntimeException e)
+            {
+                LOG.warn("could not tell the owner of {} that it was evicted here: {}", entry, e.toString());
+            }
+        });
+        return true;
+    }
+
+    /** Periodic upkeep (housekeeping thread). */
+    public void housekeeping()
+    {
+        copies.purgeTombstones(60_000);
+    }
+
+    @Override
+    public void close()
+    {
+        owner.close();
+    }
+}

@@ -1,0 +1,28 @@
+package io.ds4j.worker.data;
+
+import io.ds4j.worker.store.StoredObject;
+
+/**
+ * Pulls a version of a key from the worker that holds its primary copy, straight into a region of this node's pool.
+ * The cluster implements it over the peer link; a standalone worker has no other worker to pull from.
+ */
+public interface PrimaryFetcher
+{
+    /** A pulled copy: the region (one reference, the caller's), whether it was written through the object interface, and whether it is sealed. */
+    record Fetched(StoredObject region, boolean isObject, boolean sealed)
+    {
+    }
+
+    /**
+     * @return the copy, or null when {@code primary} no longer holds {@code version} (replaced, deleted, dropped)
+     * @throws io.ds4j.common.DsException RPC_UNAVAILABLE when the primary cannot be reached or died mid-transfer
+     *                                    (nothing half-received is kept), OUT_OF_MEMORY when this pool has no room
+     */
+    Fetched fetch(String primary, String key, long version);
+
+    /** The standalone worker's: every key's primary is this worker. */
+    PrimaryFetcher NONE = (primary, key, version) ->
+    {
+        throw new IllegalStateException("a standalone worker has no peer " + primary + " to pull " + key + " from");
+    };
+}

@@ -1,0 +1,243 @@
+package io.ds4j.worker.data;
+
+import io.ds4j.common.ConsistencyType;
+import io.ds4j.common.DsException;
+import io.ds4j.common.KeyRules;
+import io.ds4j.common.StatusCode;
+import io.ds4j.common.KeyMeta;
+import io.ds4j.worker.meta.MetadataOwner;
+import io.ds4j.worker.store.LocalCopies;
+import io.ds4j.worker.store.Removal;
+import io.ds4j.worker.store.StoreEntry;
+import io.ds4j.worker.store.StoredObject;
+import io.ds4j.worker.store.TieredStore;
+import io.ds4j.worker.store.Value;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiFunction;
+
+/**
+ * The one place a get is resolved, whatever interface it comes from. For each key, in order:
+ * <ol>
+ *   <li>a copy this node holds: served from whichever tier has it, with no owner round trip (the owner retires
+ *   copies before a CAUSAL overwrite is acknowledged, so a copy here is current);</li>
+ *   <li>otherwise the key's owner is asked (waiting up to the subscribe timeout for keys not yet written);</li>
+ *   <li>the version the owner names is pulled from its primary into this node's pool and kept as a replica,
+ *   registered with the owner ({@code enable_data_replication});</li>
+ *   <li>a key no live copy has is looked up in L2 ({@code enable_l2_cache_fallback}), and a record found there
+ *   becomes this node's primary copy.</li>
+ * </ol>
+ */
+public final class Resolver
+{
+    /** A version the owner named that its holder no longer has (overwritten meanwhile) is looked up again. */
+    private static final int PULL_ATTEMPTS = 4;
+    /** How long a version the owner named may take to be installed by its writer here. */
+    private static final long INSTALL_WAIT_NANOS = 50_000_000L;
+
+    private final String self;
+    private final TieredStore store;
+    private final LocalCopies copies;
+    private final MetadataOwner owner;
+    private final Publisher publisher;
+    private final PrimaryFetcher fetcher;
+    private final boolean replication;
+    private volatile BiFunction<ConsistencyType, Boolean, StoreEntry.Attachment> objectAttachment = (c, s) -> null;
+
+    Resolver(final String self, final TieredStore store, final LocalCopies copies, final MetadataOwner owner,
+        final Publisher publisher, final PrimaryFetcher fetcher, final boolean replication)
+    {
+        this.self = self;
+        this.store = store;
+        this.copies = copies;
+        this.owner = owner;
+        this.publisher = publisher;
+        this.fetcher = fetcher;
+        this.replication = replication;
+    }
+
+    /** How a replica of an object pulled from another worker gets its attachment (set by the object interface). */
+    public void objectAttachment(final BiFunction<ConsistencyType, Boolean, StoreEntry.Attachment> factory)
+    {
+        this.objectAttachment = factory;
+    }
+
+    /**
+     * Retained values for the keys (null where missing), waiting up to {@code subTimeoutMs} for missing ones.
+     *
+     * @param entries null, or filled with the entry each value belongs to (may be a replica not kept here)
+     */
+    public Value[] get(final List<String> keys, final long subTimeoutMs, final StoreEntry[] entries)
+        throws InterruptedException
+    {
+        KeyRules.checkReadBatch(keys);
+        for (final String key : keys)
+        {
+            KeyRules.check(key);
+        }
+        final Value[] values = new Value[keys.size()];
+        List<String> missing = null;
+        try
+        {
+            for (int i = 0; i < values.length; i++)
+            {
+                final StoreEntry local = copies.current(keys.get(i));
+                final Value value = local == null ? null : store.read(local);
+                if (value != null)
+                {
+                    values[i] = value;
+                    note(entries, i, local);
+                }
+                else
+                {
+                    if (missing == null)
+                    {
+                        missing = new ArrayList<>();
+                    }
+                    missing.add(keys.get(i));
+                }
+            }
+            if (missing != null)
+            {
+                resolveMissing(keys, missing, subTimeoutMs, values, entries);
+            }
+        }
+        catch (final RuntimeException | InterruptedException e)
+        {
+            for (final Value value : values)
+            {
+                if (value != null)
+                {
+                    value.release();
+                }
+            }
+            throw e;
+        }
+        return values;
+    }
+
+    private static void note(final StoreEntry[] entries, final int index, final StoreEntry entry)
+    {
+        if (entries != null)
+        {
+            entries[index] = entry;
+        }
+    }
+
+    private void resolveMissing(final List<String> keys, final List<String> missing, final long subTimeoutMs,
+        final Value[] values, final StoreEntry[] entries) throws InterruptedException
+    {
+        final KeyMeta[] metas = owner.query(missing, subTimeoutMs);
+        int next = 0;
+        for (int i = 0; i < values.length; i++)
+        {
+            if (values[i] != null)
+            {
+                continue;
+            }
+            final String key = keys.get(i);
+            final KeyMeta meta = metas[next++];
+            values[i] = meta == null ? fromL2(key, entries, i) : fromOwner(key, meta, entries, i);
+            if (values[i] == null)
+            {
+                store.stats().misses.increment();
+            }
+        }
+    }
+
+    /** The version the owner named, from this node (a write that just landed) or pulled from its primary. */
+    private Value fromOwner(final String key, final KeyMeta first, final StoreEntry[] entries, final int index)
+        throws InterruptedException
+    {
+        KeyMeta meta = first;
+        for (int attempt = 0; attempt < PULL_ATTEMPTS && meta != null; attempt++)
+        {
+            publisher.observe(meta.version());
+            final Value value = self.equals(meta.primary()) ? fromHere(key, meta, entries, index)
+                : pull(key, meta, entries, index);
+            if (value != null)
+            {
+                return value;
+            }
+            meta = owner.query(List.of(key), 0)[0];
+        }
+        return meta == null ? fromL2(key, entries, index) : null;
+    }
+
+    private Value fromHere(final String key, final KeyMeta meta, final StoreEntry[] entries, final int index)
+    {
+        final StoreEntry local = copies.awaitVersion(key, meta.version(), INSTALL_WAIT_NANOS);
+        if (local == null)
+        {
+            return null;
+        }
+        final Value value = store.read(local);
+        if (value != null)
+        {
+            note(entries, index, local);
+        }
+        return value;
+    }
+
+    /** Pulls {@code meta}'s version from its primary; kept here as a replica when replication is on. */
+    private Value pull(final String key, final KeyMeta meta, final StoreEntry[] entries, final int index)
+    {
+        final PrimaryFetcher.Fetched fetched = fetcher.fetch(meta.primary(), key, meta.version());
+        if (fetched == null)
+        {
+            return null;
+        }
+        final StoredObject region = fetched.region();
+        final StoreEntry replica = store.replicaEntry(key, region, meta.version(), meta.writeMode(),
+            meta.expiresAtMs());
+        if (fetched.isObject())
+        {
+            replica.attachment(objectAttachment.apply(meta.consistency(), fetched.sealed()));
+        }
+        note(entries, index, replica);
+        if (!region.tryRetain())
+        {
+            throw new DsException(StatusCode.RUNTIME_ERROR, "a region pulled for " + key + " was freed");
+        }
+        // registered first: once the owner knows the copy it retires it on the next overwrite, and a retirement
+        // that overtakes the install leaves a tombstone that refuses it
+        if (replication && owner.addCopy(key, meta.version(), self) && copies.install(replica))
+        {
+            store.published(replica);
+        }
+        else
+        {
+            copies.discard(replica, Removal.DISCARDED); // the caller's reference keeps the bytes until the response is sent
+        }
+        return region;
+    }
+
+    /** A key no live copy has: a record in L2 becomes this node's primary copy. */
+    private Value fromL2(final String key, final StoreEntry[] entries, final int index)
+    {
+        final StoreEntry loaded = loadFromL2(key);
+        if (loaded == null)
+        {
+            return null;
+        }
+        final Value value = store.read(loaded);
+        if (value != null)
+        {
+            note(entries, index, loaded);
+        }
+        return value;
+    }
+
+    /** The key's L2 record installed as this node's primary copy and registered; null when L2 has none. */
+    StoreEntry loadFromL2(final String key)
+    {
+        final StoreEntry loaded = store.loadFromL2(key);
+        if (loaded == null)
+        {
+            return null;
+        }
+        final StoreEntry installed = publisher.publishLoaded(loaded, ConsistencyType.CAUSAL);
+        return installed != null ? installed : copies.current(key);
+    }
+}

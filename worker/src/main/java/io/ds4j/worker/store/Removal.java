@@ -1,0 +1,16 @@
+package io.ds4j.worker.store;
+
+/** Why this node's copy of a key stopped being current. */
+public enum Removal
+{
+    /** The key was deleted (by a client, or when its global reference count reached 0). */
+    DELETED,
+    /** A newer version was published (here or on another worker). */
+    REPLACED,
+    /** Its TTL passed. */
+    EXPIRED,
+    /** The evictor let it go: a droppable value, or a replica. */
+    DROPPED,
+    /** It never became current: NX kept the existing value, or a newer write overtook it before it was installed. */
+    DISCARDED
+}
