@@ -19,6 +19,21 @@ import java.util.concurrent.TimeoutException;
  */
 final class EtcdCalls
 {
+    /**
+     * gRPC logs through java.util.logging, which neither the worker's log nor dscli's output goes through; its INFO
+     * lines ("Epoll available during static init of TcpMetrics") are noise on stderr. Warnings still show. Held here
+     * so the logger (weakly referenced by java.util.logging) keeps its level.
+     */
+    private static final java.util.logging.Logger GRPC_LOG = java.util.logging.Logger.getLogger("io.grpc");
+
+    static
+    {
+        if (GRPC_LOG.getLevel() == null)
+        {
+            GRPC_LOG.setLevel(java.util.logging.Level.WARNING);
+        }
+    }
+
     private EtcdCalls()
     {
     }
