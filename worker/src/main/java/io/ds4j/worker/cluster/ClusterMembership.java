@@ -735,7 +735,7 @@ public final class ClusterMembership implements AutoCloseable
         }
         catch (final IOException e)
         {
-            if (!e.getMessage().equals(trouble))
+            if (!Objects.equals(e.getMessage(), trouble))
             {
                 LOG.warn("{}: {}; retrying every {} ms", self, e.getMessage(), heartbeatIntervalMs);
                 trouble = e.getMessage();
