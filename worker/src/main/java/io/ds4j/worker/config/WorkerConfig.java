@@ -9,6 +9,15 @@ public record WorkerConfig(
     HostPort bindAddress,
     String etcdAddress,
     String clusterName,
+    String etcdUsername,
+    String etcdPassword,
+    int nodeTimeoutS,
+    int nodeDeadTimeoutS,
+    boolean autoDelDeadNode,
+    int addNodeWaitTimeS,
+    boolean enableDataReplication,
+    boolean enableReconciliation,
+    boolean enableRedirect,
     long sharedMemorySizeBytes,
     boolean enableFallocate,
     boolean sharedMemoryPopulate,
@@ -59,11 +68,32 @@ public record WorkerConfig(
             throw new IllegalArgumentException("--oc_shm_transfer_threshold_kb must be within 0..65536, not "
                 + thresholdKb);
         }
+        if (flags.get("etcd_username").isEmpty() != flags.get("etcd_password").isEmpty())
+        {
+            throw new IllegalArgumentException("--etcd_username and --etcd_password go together: give both or"
+                + " neither");
+        }
+        final int nodeTimeout = positive(flags, "node_timeout_s");
+        final int nodeDeadTimeout = positive(flags, "node_dead_timeout_s");
+        if (nodeDeadTimeout < nodeTimeout)
+        {
+            throw new IllegalArgumentException("--node_dead_timeout_s (" + nodeDeadTimeout + ") must not be below"
+                + " --node_timeout_s (" + nodeTimeout + "): a worker times out first and is dead later");
+        }
         return new WorkerConfig(
             address,
             bind.isEmpty() ? address : HostPort.parse(bind),
-            flags.get("etcd_address"),
-            flags.get("cluster_name"),
+            etcdAddress(flags),
+            clusterName(flags),
+            flags.get("etcd_username"),
+            flags.get("etcd_password"),
+            nodeTimeout,
+            nodeDeadTimeout,
+            Boolean.parseBoolean(flags.get("auto_del_dead_node")),
+            nonNegative(flags, "add_node_wait_time_s"),
+            Boolean.parseBoolean(flags.get("enable_data_replication")),
+            Boolean.parseBoolean(flags.get("enable_reconciliation")),
+            Boolean.parseBoolean(flags.get("enable_redirect")),
             sizeMb << 20,
             Boolean.parseBoolean(flags.get("enable_fallocate")),
             Boolean.parseBoolean(flags.get("shared_memory_populate")),
@@ -104,6 +134,38 @@ public record WorkerConfig(
     public boolean l2Enabled()
     {
         return !"none".equals(l2CacheType);
+    }
+
+    /** The etcd endpoints as given (checked: a comma list of host:port or http://host:port), or empty. */
+    private static String etcdAddress(final Map<String, String> flags)
+    {
+        final String value = flags.get("etcd_address").trim();
+        if (!value.isEmpty())
+        {
+            io.ds4j.worker.cluster.EtcdSettings.parseEndpoints(value);
+        }
+        return value;
+    }
+
+    private static String clusterName(final Map<String, String> flags)
+    {
+        final String value = flags.get("cluster_name").trim();
+        final String problem = io.ds4j.worker.cluster.EtcdSettings.clusterNameProblem(value);
+        if (problem != null)
+        {
+            throw new IllegalArgumentException(problem);
+        }
+        return value;
+    }
+
+    private static int nonNegative(final Map<String, String> flags, final String name)
+    {
+        final int value = Integer.parseInt(flags.get(name));
+        if (value < 0)
+        {
+            throw new IllegalArgumentException("--" + name + " must be 0 or positive, not " + value);
+        }
+        return value;
     }
 
     private static Path optionalPath(final String value)

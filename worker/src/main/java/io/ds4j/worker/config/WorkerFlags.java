@@ -28,6 +28,26 @@ public final class WorkerFlags
             "etcd endpoints (comma separated) for cluster membership; empty runs the worker standalone.");
         add("cluster_name", "", Kind.STRING,
             "Prefix of every etcd key, so several clusters can share one etcd.");
+        add("etcd_username", "", Kind.STRING,
+            "User for etcd authentication (with etcd_password); empty: etcd without authentication.");
+        add("etcd_password", "", Kind.STRING,
+            "Password of etcd_username.");
+        add("node_timeout_s", "60", Kind.INT,
+            "Seconds of the etcd lease that keeps this worker a member; a worker that cannot renew it for this long"
+                + " counts as timed out.");
+        add("node_dead_timeout_s", "300", Kind.INT,
+            "Seconds after a worker timed out before it counts as dead.");
+        add("auto_del_dead_node", "true", Kind.BOOL,
+            "Remove a dead worker from the hash ring, so its ranges pass to the others.");
+        add("add_node_wait_time_s", "60", Kind.INT,
+            "Seconds to wait before a new worker is added to the hash ring (scale-out).");
+        add("enable_data_replication", "true", Kind.BOOL,
+            "Keep a local copy of a value read from another worker (a hot replica), registered with the key's"
+                + " owner.");
+        add("enable_reconciliation", "true", Kind.BOOL,
+            "When a worker restarts, the others report the metadata they hold for its ranges back to it.");
+        add("enable_redirect", "true", Kind.BOOL,
+            "While metadata moves between workers, redirect requests to the new owner instead of failing them.");
         add("shared_memory_size_mb", "1024", Kind.LONG,
             "Size of the shared-memory pool in MiB, reserved under /dev/shm at start.");
         add("enable_fallocate", "true", Kind.BOOL,

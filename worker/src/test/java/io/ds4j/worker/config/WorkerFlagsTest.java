@@ -64,4 +64,34 @@ class WorkerFlagsTest
         assertEquals(16L << 20, WorkerConfig.from(flags).sharedMemorySizeBytes());
         assertEquals(500 * 1024, WorkerConfig.from(flags).inlineThresholdBytes());
     }
+
+    @Test
+    void clusterFlagsHaveTheUpstreamDefaultsAndAreChecked()
+    {
+        final WorkerConfig config = WorkerConfig.from(WorkerFlags.defaults());
+        assertEquals("", config.etcdUsername());
+        assertEquals("", config.etcdPassword());
+        assertEquals(60, config.nodeTimeoutS());
+        assertEquals(300, config.nodeDeadTimeoutS());
+        assertTrue(config.autoDelDeadNode());
+        assertEquals(60, config.addNodeWaitTimeS());
+        assertTrue(config.enableDataReplication());
+        assertTrue(config.enableReconciliation());
+        assertTrue(config.enableRedirect());
+        final Map<String, String> flags = WorkerFlags.parse(List.of("--node_timeout_s=5", "--node_dead_timeout_s=4"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> WorkerConfig.from(flags)).getMessage()
+            .contains("--node_dead_timeout_s"));
+        flags.put("node_dead_timeout_s", "5");
+        flags.put("etcd_username", "root");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> WorkerConfig.from(flags)).getMessage()
+            .contains("go together"));
+        flags.put("etcd_password", "pw");
+        flags.put("enable_redirect", "false");
+        final WorkerConfig custom = WorkerConfig.from(flags);
+        assertEquals(5, custom.nodeTimeoutS());
+        assertEquals("pw", custom.etcdPassword());
+        assertEquals(false, custom.enableRedirect());
+        flags.put("cluster_name", "a b");
+        assertThrows(IllegalArgumentException.class, () -> WorkerConfig.from(flags));
+    }
 }

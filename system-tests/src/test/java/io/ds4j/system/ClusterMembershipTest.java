@@ -1,0 +1,448 @@
+package io.ds4j.system;
+
+import io.ds4j.common.ring.HashRing;
+import io.ds4j.test.EtcdProcess;
+import io.ds4j.test.FreePorts;
+import io.ds4j.worker.cluster.ClusterMembership;
+import io.ds4j.worker.cluster.EtcdSettings;
+import io.ds4j.worker.cluster.RingRecord;
+import io.ds4j.worker.cluster.WorkerState;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.options.LeaseOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * {@link ClusterMembership} against a real etcd: joining one ring (also five workers at the same moment), keeping the
+ * membership row alive when it is deleted or its lease revoked by hand, cluster names, leaving, and an etcd that is
+ * not there or restarts. Each test uses a cluster name of its own, so the tests share one etcd.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ClusterMembershipTest
+{
+    private static final Duration START = Duration.ofSeconds(15);
+    private static final int NODE_TIMEOUT_S = 10;
+    private static final int HEARTBEAT_MS = 200;
+
+    private static EtcdProcess etcd;
+    private static Client etcdClient;
+
+    private final List<ClusterMembership> joined = new ArrayList<>();
+    private String clusterName;
+
+    @BeforeAll
+    static void startEtcd()
+    {
+        etcd = EtcdProcess.start();
+        etcdClient = Client.builder().endpoints(etcd.url()).build();
+    }
+
+    @AfterAll
+    static void stopEtcd()
+    {
+        if (etcdClient != null)
+        {
+            etcdClient.close();
+        }
+        if (etcd != null)
+        {
+            etcd.close();
+        }
+    }
+
+    @AfterEach
+    void leave()
+    {
+        joined.forEach(ClusterMembership::close);
+    }
+
+    private void name(final TestInfo test)
+    {
+        clusterName = test.getTestMethod().orElseThrow().getName();
+    }
+
+    private EtcdSettings settings()
+    {
+        return EtcdSettings.of(etcd.endpoint(), clusterName, "", "");
+    }
+
+    private ClusterMembership join(final String address) throws IOException
+    {
+        return join(settings(), address);
+    }
+
+    private ClusterMembership join(final EtcdSettings settings, final String address) throws IOException
+    {
+        final ClusterMembership membership = ClusterMembership.join(settings, address, NODE_TIMEOUT_S, HEARTBEAT_MS,
+            START);
+        joined.add(membership);
+        return membership;
+    }
+
+    private static String address()
+    {
+        return "127.0.0.1:" + FreePorts.next();
+    }
+
+    private static ByteSequence bytes(final String text)
+    {
+        return ByteSequence.from(text, StandardCharsets.UTF_8);
+    }
+
+    /** The row at {@code key} in etcd now, or null. */
+    private static KeyValue row(final String key) throws Exception
+    {
+        final List<KeyValue> rows = etcdClient.getKVClient().get(bytes(key)).get(5, TimeUnit.SECONDS).getKvs();
+        return rows.isEmpty() ? null : rows.get(0);
+    }
+
+    private static String value(final KeyValue row)
+    {
+        return row.getValue().toString(StandardCharsets.UTF_8);
+    }
+
+    private static RingRecord ringInEtcd(final EtcdSettings settings) throws Exception
+    {
+        final KeyValue row = row(settings.ringKey());
+        assertNotNull(row, "no ring record at " + settings.ringKey());
+        return RingRecord.fromJson(value(row));
+    }
+
+    private static void await(final String what, final Duration timeout, final BooleanSupplier condition)
+        throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean())
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                fail("not within " + timeout.toMillis() + " ms: " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static BooleanSupplier quietly(final Supplier<Boolean> check)
+    {
+        return () ->
+        {
+            try
+            {
+                return check.get();
+            }
+            catch (final RuntimeException e)
+            {
+                return false;
+            }
+        };
+    }
+
+    @Test
+    void twoWorkersJoinOneRingAndBothAreActive(final TestInfo test) throws Exception
+    {
+        name(test);
+        final String a = address();
+        final String b = address();
+        final ClusterMembership first = join(a);
+        assertEquals(HashRing.initial(List.of(a)), first.ring(), "the first worker makes a ring of itself");
+        final List<HashRing> seenByFirst = new CopyOnWriteArrayList<>();
+        first.addRingListener(seenByFirst::add);
+
+        final ClusterMembership second = join(b);
+        final HashRing expected = HashRing.initial(List.of(a)).withWorkerAdded(b);
+        final RingRecord record = ringInEtcd(settings());
+        assertEquals(expected, record.toHashRing(), "the second worker took the upstream's 0.55 split");
+        assertTrue(record.clusterHasInit());
+        for (final String worker : List.of(a, b))
+        {
+            assertEquals(WorkerState.ACTIVE, record.worker(worker).state(), worker);
+        }
+        assertEquals(first.workerUuid(), record.worker(a).workerUuid());
+        assertEquals(second.workerUuid(), record.worker(b).workerUuid());
+        assertNotEquals(first.workerUuid(), second.workerUuid());
+        assertEquals(expected, second.ring());
+        await("the first worker sees the second one's ring", Duration.ofSeconds(5),
+            () -> expected.equals(first.ring()) && seenByFirst.contains(expected));
+        await("both see both rows", Duration.ofSeconds(5),
+            () -> first.members().keySet().equals(java.util.Set.of(a, b))
+                && second.members().keySet().equals(java.util.Set.of(a, b)));
+
+        for (final ClusterMembership membership : List.of(first, second))
+        {
+            final KeyValue row = row(settings().clusterKey(membership.selfAddress()));
+            assertNotNull(row);
+            assertTrue(value(row).matches("\\d{13};ready"), value(row));
+            assertEquals(membership.leaseId(), row.getLease(), "the row lives under the worker's lease");
+            final long ttl = etcdClient.getLeaseClient().timeToLive(row.getLease(), LeaseOption.DEFAULT)
+                .get(5, TimeUnit.SECONDS).getGrantedTTL();
+            assertEquals(NODE_TIMEOUT_S, ttl, "lease TTL is node_timeout_s");
+        }
+        await("the first worker holds the record in etcd", Duration.ofSeconds(5),
+            () -> record.equals(first.ringRecord()) && record.equals(second.ringRecord()));
+        assertTrue(first.ringVersion() > 0 && first.ringVersion() == second.ringVersion());
+    }
+
+    @Test
+    void fiveWorkersStartingAtTheSameMomentAgreeOnOneRing(final TestInfo test) throws Exception
+    {
+        name(test);
+        final List<String> addresses = new ArrayList<>();
+        for (int i = 0; i < 5; i++)
+        {
+            addresses.add(address());
+        }
+        final CountDownLatch gate = new CountDownLatch(1);
+        final ExecutorService threads = Executors.newFixedThreadPool(addresses.size());
+        final List<Future<ClusterMembership>> joins = new ArrayList<>();
+        try
+        {
+            for (final String worker : addresses)
+            {
+                joins.add(threads.submit(() ->
+                {
+                    gate.await();
+                    return ClusterMembership.join(settings(), worker, NODE_TIMEOUT_S, HEARTBEAT_MS, START);
+                }));
+            }
+            gate.countDown();
+            final List<ClusterMembership> members = new ArrayList<>();
+            for (final Future<ClusterMembership> join : joins)
+            {
+                final ClusterMembership membership = join.get(30, TimeUnit.SECONDS);
+                joined.add(membership);
+                members.add(membership);
+            }
+            final RingRecord record = ringInEtcd(settings());
+            assertEquals(new java.util.TreeSet<>(addresses), record.workers().keySet(), "one ring holds all five");
+            record.workers().forEach((worker, row) ->
+            {
+                assertEquals(WorkerState.ACTIVE, row.state(), worker);
+                assertEquals(HashRing.TOKENS_PER_WORKER, row.hashTokens().size(), worker);
+            });
+            final HashRing ring = record.toHashRing();
+            assertEquals(5 * HashRing.TOKENS_PER_WORKER, ring.tokens().values().stream().mapToInt(List::size).sum());
+            await("all five see the final ring", Duration.ofSeconds(10),
+                () -> members.stream().allMatch(m -> ring.equals(m.ring())));
+            await("all five see all five rows", Duration.ofSeconds(10),
+                () -> members.stream().allMatch(m -> m.members().size() == 5));
+        }
+        finally
+        {
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void aDeletedMembershipRowIsPutBackByItsOwner(final TestInfo test) throws Exception
+    {
+        name(test);
+        final ClusterMembership membership = join(address());
+        final String key = settings().clusterKey(membership.selfAddress());
+        final long lease = membership.leaseId();
+        etcdClient.getKVClient().delete(bytes(key)).get(5, TimeUnit.SECONDS);
+        await("the row is back", Duration.ofSeconds(5), quietly(() ->
+        {
+            try
+            {
+                final KeyValue row = row(key);
+                return row != null && row.getLease() == membership.leaseId() && row.getLease() != lease;
+            }
+            catch (final Exception e)
+            {
+                throw new IllegalStateException(e);
+            }
+        }));
+        assertTrue(value(row(key)).endsWith(";ready"), value(row(key)));
+        assertEquals(2, membership.registrations());
+    }
+
+    @Test
+    void aRevokedLeaseIsGrantedAgainAndTheRowPutBack(final TestInfo test) throws Exception
+    {
+        name(test);
+        final ClusterMembership membership = join(address());
+        final String key = settings().clusterKey(membership.selfAddress());
+        final long lease = row(key).getLease();
+        assertEquals(membership.leaseId(), lease);
+        etcdClient.getLeaseClient().revoke(lease).get(5, TimeUnit.SECONDS);
+        await("a new lease holds the row", Duration.ofSeconds(5), quietly(() ->
+        {
+            try
+            {
+                final KeyValue row = row(key);
+                return row != null && row.getLease() != lease && row.getLease() == membership.leaseId();
+            }
+            catch (final Exception e)
+            {
+                throw new IllegalStateException(e);
+            }
+        }));
+        final long ttl = etcdClient.getLeaseClient().timeToLive(membership.leaseId(), LeaseOption.DEFAULT)
+            .get(5, TimeUnit.SECONDS).getTTL();
+        assertTrue(ttl > 0 && ttl <= NODE_TIMEOUT_S, "the new lease is alive: TTL " + ttl);
+        // and it stays alive past the old lease's TTL: the keep-alive follows the new lease
+        Thread.sleep(TimeUnit.SECONDS.toMillis(NODE_TIMEOUT_S) / 2);
+        assertNotNull(row(key));
+        assertEquals(membership.leaseId(), row(key).getLease());
+    }
+
+    @Test
+    void clustersOfDifferentNamesOnOneEtcdDoNotSeeEachOther(final TestInfo test) throws Exception
+    {
+        name(test);
+        final String address = address();
+        final EtcdSettings red = EtcdSettings.of(etcd.endpoint(), clusterName + "-red", "", "");
+        final EtcdSettings blue = EtcdSettings.of(etcd.endpoint(), clusterName + "-blue", "", "");
+        final String other = address();
+        final ClusterMembership inRed = join(red, address);
+        final ClusterMembership inBlue = join(blue, address);
+        final ClusterMembership otherInBlue = join(blue, other);
+        assertEquals(HashRing.initial(List.of(address)), inRed.ring());
+        assertEquals(Map.of(address, inRed.membershipValue()), inRed.members());
+        assertEquals(HashRing.initial(List.of(address)).withWorkerAdded(other), otherInBlue.ring());
+        await("blue sees both of its workers", Duration.ofSeconds(5), () -> inBlue.members().size() == 2);
+        assertEquals(List.of(address), ringInEtcd(red).toHashRing().workers());
+        assertEquals("/" + clusterName + "-red/datasystem/cluster/" + address, red.clusterKey(address));
+        assertNotNull(row(red.clusterKey(address)));
+        assertNotNull(row(blue.clusterKey(address)));
+        assertEquals(null, row(EtcdSettings.of(etcd.endpoint(), "", "", "").clusterKey(address)),
+            "nothing outside the prefixes");
+    }
+
+    @Test
+    void closeRemovesTheRowPromptlyAndARejoinSaysRestart(final TestInfo test) throws Exception
+    {
+        name(test);
+        final String address = address();
+        final ClusterMembership membership = join(address);
+        final String key = settings().clusterKey(address);
+        assertNotNull(row(key));
+        final long start = System.nanoTime();
+        membership.close();
+        final long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(tookMs < 3000, "close took " + tookMs + " ms");
+        assertEquals(null, row(key), "the row is gone with its lease");
+        assertTrue(ringInEtcd(settings()).contains(address), "leaving the ring is scale-in, not close");
+
+        // the same address again: the ring lists it, so its first put says restart, then ready
+        final List<String> values = new CopyOnWriteArrayList<>();
+        try (var watcher = etcdClient.getWatchClient().watch(bytes(key), WatchOption.DEFAULT, response ->
+            response.getEvents().stream().filter(e -> e.getEventType() == WatchEvent.EventType.PUT)
+                .forEach(e -> values.add(value(e.getKeyValue())))))
+        {
+            Thread.sleep(200);
+            final ClusterMembership again = join(address);
+            assertEquals(membership.workerUuid(), again.workerUuid(), "the worker keeps its uuid across restarts");
+            await("restart, then ready", Duration.ofSeconds(5), () -> values.size() >= 2);
+            assertTrue(values.get(0).endsWith(";restart"), values.toString());
+            assertTrue(values.get(values.size() - 1).endsWith(";ready"), values.toString());
+        }
+    }
+
+    @Test
+    void joiningAnEtcdThatIsNotThereFailsInTimeSayingWhatToDo(final TestInfo test)
+    {
+        name(test);
+        final String dead = "127.0.0.1:" + FreePorts.next();
+        final long start = System.nanoTime();
+        final IOException e = assertThrows(IOException.class, () -> ClusterMembership.join(
+            EtcdSettings.of(dead, clusterName, "", ""), address(), NODE_TIMEOUT_S, HEARTBEAT_MS,
+            Duration.ofSeconds(2)));
+        final long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(tookMs < 5000, "join gave up after " + tookMs + " ms");
+        assertTrue(e.getMessage().contains("is etcd running at " + dead), e.getMessage());
+        assertTrue(e.getMessage().contains("start it or fix --etcd_address"), e.getMessage());
+    }
+
+    @Test
+    void aWorkerSurvivesEtcdRestartingAndComesBackAfterEtcdLostEverything(final TestInfo test) throws Exception
+    {
+        name(test);
+        try (EtcdProcess own = EtcdProcess.start();
+             Client ownClient = Client.builder().endpoints(own.url()).build())
+        {
+            final EtcdSettings settings = EtcdSettings.of(own.endpoint(), clusterName, "", "");
+            final String a = address();
+            final String b = address();
+            final ClusterMembership first = join(settings, a);
+            final ClusterMembership second = join(settings, b);
+            final HashRing ring = second.ring();
+            final String keyA = settings.clusterKey(a);
+
+            own.kill();
+            // while etcd is gone the workers keep their last ring
+            Thread.sleep(1000);
+            assertEquals(ring, first.ring());
+            own.restart();
+            await("a's row is there after etcd restarted with its data", Duration.ofSeconds(10), quietly(() ->
+                !get(ownClient, keyA).isEmpty()));
+
+            own.restartEmpty();
+            await("both rows and one ring of both are back in an etcd that lost everything", Duration.ofSeconds(20),
+                quietly(() ->
+                {
+                    final List<KeyValue> ringRows = get(ownClient, settings.ringKey());
+                    if (ringRows.isEmpty() || get(ownClient, keyA).isEmpty()
+                        || get(ownClient, settings.clusterKey(b)).isEmpty())
+                    {
+                        return false;
+                    }
+                    try
+                    {
+                        final RingRecord record = RingRecord.fromJson(value(ringRows.get(0)));
+                        return record.workers().keySet().equals(java.util.Set.of(a, b))
+                            && record.workers().values().stream().allMatch(w -> w.state() == WorkerState.ACTIVE);
+                    }
+                    catch (final IOException e)
+                    {
+                        return false;
+                    }
+                }));
+            await("both workers see the new ring", Duration.ofSeconds(10), () ->
+                first.ring().equals(second.ring()) && first.ring().workers().equals(List.of(a, b).stream().sorted()
+                    .toList()));
+        }
+    }
+
+    private static List<KeyValue> get(final Client client, final String key)
+    {
+        try
+        {
+            return client.getKVClient().get(bytes(key)).get(2, TimeUnit.SECONDS).getKvs();
+        }
+        catch (final Exception e)
+        {
+            throw new IllegalStateException(e);
+        }
+    }
+}
