@@ -2,7 +2,14 @@ package io.ds4j.worker;
 
 import io.ds4j.common.ring.HashRing;
 import io.ds4j.worker.config.WorkerConfig;
+import io.ds4j.worker.cluster.ClusterMembership;
+import io.ds4j.worker.cluster.EtcdSettings;
 import io.ds4j.worker.data.DataPlane;
+import io.ds4j.worker.meta.LocalMetadataOwner;
+import io.ds4j.worker.peer.PeerClients;
+import io.ds4j.worker.peer.PeerCopyHolders;
+import io.ds4j.worker.peer.PeerService;
+import io.ds4j.worker.peer.RoutingOwner;
 import io.ds4j.worker.kv.KvService;
 import io.ds4j.worker.object.ObjectService;
 import io.ds4j.worker.server.SessionRegistry;
@@ -44,10 +51,19 @@ public final class Worker implements AutoCloseable
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
     /** Segment files live in tmpfs so they are memory, not disk. */
     public static final Path SHM_DIR = Path.of("/dev/shm");
+    /** Connections to each other worker; requests are pipelined on each. */
+    private static final int PEER_CONNECTIONS = 2;
+    /** The bound on every worker-to-worker call (a query adds its subscribe timeout, a fetch its transfer). */
+    private static final long PEER_RPC_TIMEOUT_MS = 5_000;
+    /** How long a starting worker may take to register in etcd and join the ring. */
+    private static final java.time.Duration JOIN_TIMEOUT = java.time.Duration.ofSeconds(30);
 
     private final WorkerConfig config;
     private final long generation;
-    private final HashRing ring;
+    private volatile HashRing ring;
+    private ClusterMembership membership;
+    private PeerClients peers;
+    private PeerService peerService;
     private SharedPool pool;
     private TieredStore store;
     private DataPlane data;
@@ -66,21 +82,44 @@ public final class Worker implements AutoCloseable
 
     public synchronized void start() throws IOException
     {
-        if (!config.etcdAddress().isEmpty())
-        {
-            throw new IOException("cluster mode (--etcd_address) is not available in this ds4j version yet;"
-                + " leave --etcd_address out to run a standalone worker");
-        }
         final String prefix = SharedPool.namePrefix(config.workerAddress().host(), config.workerAddress().port());
         pool = SharedPool.create(SHM_DIR, prefix, config.sharedMemorySizeBytes(), config.memoryAlignment(),
             config.enableFallocate(), config.sharedMemoryPopulate(), generation);
         store = openTiers(pool);
-        data = DataPlane.standalone(config.workerAddress().toString(), store);
+        final String self = config.workerAddress().toString();
+        final boolean cluster = !config.etcdAddress().isEmpty();
+        final LocalMetadataOwner[] localOwner = new LocalMetadataOwner[1];
+        if (cluster)
+        {
+            peers = new PeerClients(self, store, PEER_CONNECTIONS, PEER_RPC_TIMEOUT_MS);
+            data = new DataPlane(self, store, holders ->
+            {
+                localOwner[0] = new LocalMetadataOwner(holders);
+                return new RoutingOwner(self, () -> ring, localOwner[0], peers);
+            }, peers, config.enableDataReplication(), plane -> new PeerCopyHolders(self, plane, peers));
+        }
+        else
+        {
+            data = DataPlane.standalone(self, store);
+        }
         // a copy that stops being current: the tiers let go of it first, then the object interface its references
         final ObjectService objects = new ObjectService(data);
         sessions = new SessionRegistry(config.maxClientNum(), config.clientDeadTimeoutS(), objects);
         server = new WorkerServer(config, new KvService(data), sessions, generation);
+        if (cluster)
+        {
+            peerService = new PeerService(self, data, localOwner[0]);
+            server.peers(peerService);
+        }
         server.start();
+        if (cluster)
+        {
+            // the server answers peers before this worker is in the ring: a worker that sees it there may call it
+            membership = ClusterMembership.join(EtcdSettings.from(config), self, config.nodeTimeoutS(),
+                config.heartbeatIntervalMs(), JOIN_TIMEOUT);
+            membership.addRingListener(changed -> ring = changed);
+            ring = membership.ring();
+        }
         metricsServer = MetricsServer.startIfEnabled(registerMetrics(), config.bindAddress().host(),
             config.metricsPort()).orElse(null);
         housekeeping = Executors.newSingleThreadScheduledExecutor(runnable ->
@@ -88,7 +127,8 @@ public final class Worker implements AutoCloseable
         housekeeping.scheduleWithFixedDelay(this::housekeeping, 0, config.heartbeatIntervalMs(),
             TimeUnit.MILLISECONDS);
         touch(config.readyCheckPath());
-        LOG.info("worker {} ready (standalone, owns {} of {} ring ranges, pid {})", config.workerAddress(),
+        LOG.info("worker {} ready ({}, owns {} of {} ring ranges, pid {})", config.workerAddress(),
+            cluster ? "cluster " + EtcdSettings.from(config).endpointList() : "standalone",
             ring.rangesOf(config.workerAddress().toString()).size(), ring.tokens().values().stream()
                 .mapToInt(java.util.List::size).sum(), ProcessHandle.current().pid());
     }
@@ -202,6 +242,10 @@ public final class Worker implements AutoCloseable
         closed = true;
         LOG.info("worker {} stopping", config.workerAddress());
         deleteQuietly(config.readyCheckPath());
+        if (membership != null)
+        {
+            membership.close();
+        }
         if (housekeeping != null)
         {
             housekeeping.shutdownNow();
@@ -217,6 +261,14 @@ public final class Worker implements AutoCloseable
         if (sessions != null)
         {
             sessions.closeAll();
+        }
+        if (peers != null)
+        {
+            peers.close();
+        }
+        if (peerService != null)
+        {
+            peerService.close();
         }
         if (data != null)
         {

@@ -133,6 +133,46 @@ public final class FramedChannel implements Closeable
     }
 
     /**
+     * Reads raw bytes that follow a frame (a peer's bulk value) into {@code target} until it is full: first what was
+     * already buffered past the last frame, then straight from the socket into the target, with no copy between.
+     *
+     * @throws EOFException when the peer closed the connection before all of them came
+     */
+    public void receiveRaw(final ByteBuffer target) throws IOException
+    {
+        final int buffered = Math.min(bufferedEnd - frameStart, target.remaining());
+        if (buffered > 0)
+        {
+            target.put(readBuffer.duplicate().position(frameStart).limit(frameStart + buffered));
+            frameStart += buffered;
+        }
+        while (target.hasRemaining())
+        {
+            if (channel.read(target) < 0)
+            {
+                throw new EOFException("peer closed the connection with " + target.remaining()
+                    + " bytes of a value still to come");
+            }
+        }
+    }
+
+    /** Sends {@code count} bytes of {@code file} from {@code position} after a frame (sendfile), in chunks. */
+    public void sendFileRange(final java.nio.channels.FileChannel file, final long position, final long count,
+        final long chunk) throws IOException
+    {
+        long sent = 0;
+        while (sent < count)
+        {
+            final long n = file.transferTo(position + sent, Math.min(chunk, count - sent), channel);
+            if (n <= 0 && !channel.isOpen())
+            {
+                throw new EOFException("peer closed the connection during a transfer");
+            }
+            sent += n;
+        }
+    }
+
+    /**
      * Gives back buffers that one large frame grew, once nothing is pending: a connection that carried one 64 MiB
      * value inline should not keep 64 MiB for the rest of its life.
      */

@@ -12,6 +12,7 @@ import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.FramedChannel;
 import io.ds4j.common.protocol.MessageType;
 import io.ds4j.common.protocol.ProtocolException;
+import io.ds4j.common.protocol.peer.PeerMessageType;
 import io.ds4j.worker.kv.KvService;
 import io.ds4j.worker.kv.SetParams;
 import io.ds4j.worker.object.ObjectRequests;
@@ -75,6 +76,14 @@ final class ConnectionHandler implements Runnable
                 {
                     throw new ProtocolException("a client sent a response frame (type "
                         + MessageType.name(request.type()) + ")");
+                }
+                if (session == null && request.type() == PeerMessageType.PEER_HELLO && !unixSocket
+                    && server.peers() != null)
+                {
+                    // another worker: the rest of this connection is the peer link's
+                    channel.maxFrameLength(server.maxFrameLength());
+                    server.peers().serve(channel, request, peer);
+                    return;
                 }
                 if (session == null && request.type() != MessageType.HELLO)
                 {

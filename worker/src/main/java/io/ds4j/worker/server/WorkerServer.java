@@ -3,6 +3,7 @@ package io.ds4j.worker.server;
 import io.ds4j.common.protocol.FramedChannel;
 import io.ds4j.worker.config.WorkerConfig;
 import io.ds4j.worker.kv.KvService;
+import io.ds4j.worker.peer.PeerService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +45,8 @@ public final class WorkerServer implements AutoCloseable
     private final AtomicInteger connectionIds = new AtomicInteger();
     private final int maxFrameLength;
     private volatile boolean closed;
+    /** Serves the connections of other workers; null when standalone (a peer link is then refused). */
+    private volatile PeerService peers;
 
     public WorkerServer(final WorkerConfig config, final KvService kv, final SessionRegistry sessions,
         final long generation) throws IOException
@@ -132,6 +135,17 @@ public final class WorkerServer implements AutoCloseable
     void connectionClosed(final ConnectionHandler handler)
     {
         connections.remove(handler);
+    }
+
+    /** Set once at start in a cluster, before the worker joins the ring. */
+    public void peers(final PeerService service)
+    {
+        this.peers = service;
+    }
+
+    PeerService peers()
+    {
+        return peers;
     }
 
     KvService kv()

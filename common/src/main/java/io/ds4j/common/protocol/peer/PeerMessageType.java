@@ -1,0 +1,59 @@
+package io.ds4j.common.protocol.peer;
+
+/**
+ * Message types of the worker-to-worker link (docs/protocol.md, section 7). Same framing as the client protocol,
+ * on the same TCP port: a connection whose first frame is {@link #PEER_HELLO} is a peer link, and on it only these
+ * types are accepted.
+ */
+public final class PeerMessageType
+{
+    /** Bumped whenever a peer body changes incompatibly; PEER_HELLO carries it. */
+    public static final int PEER_PROTOCOL_VERSION = 1;
+
+    public static final short PEER_HELLO = 100;
+    /** To a key's owner: a writer registers a new version. */
+    public static final short OWNER_PUBLISH = 101;
+    /** To a key's owner: the current versions of keys, waiting up to a subscribe timeout. */
+    public static final short OWNER_QUERY = 102;
+    public static final short OWNER_ADD_COPY = 103;
+    public static final short OWNER_REMOVE_COPY = 104;
+    public static final short OWNER_DELETE = 105;
+    public static final short OWNER_DROPPED = 106;
+    public static final short OWNER_EXPIRE = 107;
+    public static final short OWNER_EXISTS = 108;
+    /** From an owner to a holder: versions up to one are no longer current. */
+    public static final short HOLDER_RETIRE = 110;
+    /** From an owner to a holder: a key's TTL changed. */
+    public static final short HOLDER_EXPIRY = 111;
+    /** To a primary: the bytes of a version, sent after the reply frame. */
+    public static final short FETCH = 120;
+
+    private PeerMessageType()
+    {
+    }
+
+    public static boolean isPeerType(final int type)
+    {
+        return type >= PEER_HELLO && type <= FETCH;
+    }
+
+    public static String name(final int type)
+    {
+        return switch (type)
+        {
+            case PEER_HELLO -> "PEER_HELLO";
+            case OWNER_PUBLISH -> "OWNER_PUBLISH";
+            case OWNER_QUERY -> "OWNER_QUERY";
+            case OWNER_ADD_COPY -> "OWNER_ADD_COPY";
+            case OWNER_REMOVE_COPY -> "OWNER_REMOVE_COPY";
+            case OWNER_DELETE -> "OWNER_DELETE";
+            case OWNER_DROPPED -> "OWNER_DROPPED";
+            case OWNER_EXPIRE -> "OWNER_EXPIRE";
+            case OWNER_EXISTS -> "OWNER_EXISTS";
+            case HOLDER_RETIRE -> "HOLDER_RETIRE";
+            case HOLDER_EXPIRY -> "HOLDER_EXPIRY";
+            case FETCH -> "FETCH";
+            default -> "UNKNOWN(" + type + ")";
+        };
+    }
+}
