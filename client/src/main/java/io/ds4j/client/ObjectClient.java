@@ -267,7 +267,10 @@ public final class ObjectClient
 
     // ---------------------------------------------------------------- global references
 
-    /** One more global reference per key for this client; returns the keys that failed (NOT_FOUND if missing). */
+    /**
+     * One more global reference per key for this client, counted at each key's owner. As upstream, a key may be
+     * referenced before it exists, and a client counts once however often it increases. Returns the failed keys.
+     */
     public List<String> gIncreaseRef(final List<String> keys)
     {
         return changeRefs(keys, "", true);
@@ -284,8 +287,9 @@ public final class ObjectClient
     }
 
     /**
-     * One global reference less per key for this client; an object whose count reaches 0 is deleted. A key this
-     * client holds no reference on fails with INVALID. Returns the failed keys; throws if all failed.
+     * One global reference less per key for this client; an object whose last holder lets go is deleted. A key that
+     * does not exist is not a failure; an existing key this client holds no reference on fails with INVALID.
+     * Returns the failed keys; throws if all failed.
      */
     public List<String> gDecreaseRef(final List<String> keys)
     {
@@ -311,9 +315,8 @@ public final class ObjectClient
     }
 
     /**
-     * The object's global reference count over all holders (nested references of parents included).
-     *
-     * @throws DsException NOT_FOUND when the key does not exist
+     * The object's global reference count: how many holders (clients, remote clients, parents through nested keys)
+     * hold a reference on it; 0 for a key nobody references.
      */
     public int queryGlobalRefNum(final String key)
     {

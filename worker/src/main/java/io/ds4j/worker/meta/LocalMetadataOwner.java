@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.DelayQueue;
@@ -77,6 +79,8 @@ public final class LocalMetadataOwner implements MetadataOwner
     }
 
     private final ConcurrentHashMap<String, KeyRecord> records = new ConcurrentHashMap<>();
+    /** Global references per key and holder; independent of the record (a reference may come first). */
+    private final ConcurrentHashMap<String, Map<String, Long>> refs = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, List<Waiter>> waiters = new ConcurrentHashMap<>();
     private final DelayQueue<Expiry> expiries = new DelayQueue<>();
     private final CopyHolders holders;
@@ -305,6 +309,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         {
             return false;
         }
+        refs.remove(key);
         retireAll(key, removed, null, Removal.DELETED);
         return !removed.isExpired(System.currentTimeMillis());
     }
@@ -324,6 +329,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         });
         if (removed[0] != null)
         {
+            refs.remove(key);
             retireAll(key, removed[0], holder, Removal.DROPPED);
         }
     }
@@ -368,6 +374,59 @@ public final class LocalMetadataOwner implements MetadataOwner
         return live(key) != null;
     }
 
+    @Override
+    public RefChange changeRef(final String key, final String holder, final RefOp op, final boolean mustExist)
+    {
+        if (mustExist && live(key) == null)
+        {
+            throw new io.ds4j.common.DsException(io.ds4j.common.StatusCode.NOT_FOUND, "nested key " + key
+                + " does not exist; a parent can only reference existing objects");
+        }
+        final long[] counts = new long[3];
+        refs.compute(key, (k, byHolder) ->
+        {
+            final Map<String, Long> table = byHolder == null ? new HashMap<>(4) : byHolder;
+            final long before = table.getOrDefault(holder, 0L);
+            final long after = switch (op)
+            {
+                case INCREASE -> before + 1;
+                case DECREASE -> Math.max(0, before - 1);
+                case RELEASE_ALL -> 0;
+            };
+            if (after == 0)
+            {
+                table.remove(holder);
+            }
+            else
+            {
+                table.put(holder, after);
+            }
+            counts[0] = before;
+            counts[1] = after;
+            counts[2] = table.size();
+            return table.isEmpty() ? null : table;
+        });
+        return new RefChange(counts[0], counts[1], (int) counts[2]);
+    }
+
+    @Override
+    public int refHolders(final String key)
+    {
+        final Map<String, Long>[] found = new Map[1];
+        refs.computeIfPresent(key, (k, table) ->
+        {
+            found[0] = table;
+            return table;
+        });
+        return found[0] == null ? 0 : found[0].size();
+    }
+
+    /** Keys with global references (tests and metrics). */
+    public int referencedKeys()
+    {
+        return refs.size();
+    }
+
     /** Number of keys this owner keeps. */
     public int size()
     {
@@ -384,6 +443,7 @@ public final class LocalMetadataOwner implements MetadataOwner
                 // a later expire() or overwrite made this record stale: only the record still current acts
                 if (due.record.expiresAtMs == due.atMs && records.remove(due.key, due.record))
                 {
+                    refs.remove(due.key);
                     retireAll(due.key, due.record, null, Removal.EXPIRED);
                     LOG.debug("key {} expired", due.key);
                 }

@@ -28,6 +28,20 @@ public interface MetadataOwner extends AutoCloseable
         OUTDATED
     }
 
+    /** A change of one holder's global references on a key. */
+    enum RefOp
+    {
+        INCREASE, DECREASE, RELEASE_ALL
+    }
+
+    /**
+     * What a reference change did: the holder's count before and after it, and how many holders the key has left.
+     * The global count is the number of holders (a client counts once, however often it increased).
+     */
+    record RefChange(long before, long after, int holders)
+    {
+    }
+
     /**
      * Makes {@code meta} (written at {@code meta.primary()}) the key's current version, unless NX finds a live one,
      * and wakes the key's waiters. The previous version's copies elsewhere than the writer are retired first when
@@ -57,6 +71,16 @@ public interface MetadataOwner extends AutoCloseable
     boolean expire(String key, int ttlSecond);
 
     boolean exists(String key);
+
+    /**
+     * Changes {@code holder}'s global references on {@code key}. Allowed before the key exists (as upstream), unless
+     * {@code mustExist} (a nested reference: NOT_FOUND then). The counts live at the owner, independent of where the
+     * copies are; they go when the key ends. Deleting the key when the last holder lets go is the caller's move.
+     */
+    RefChange changeRef(String key, String holder, RefOp op, boolean mustExist);
+
+    /** The key's global reference count: how many holders hold it. */
+    int refHolders(String key);
 
     @Override
     void close();

@@ -9,6 +9,8 @@ import io.ds4j.common.WriteMode;
 import io.ds4j.common.shm.ObjectHeader;
 import io.ds4j.worker.data.DataPlane;
 import io.ds4j.worker.meta.MetadataOwner;
+import io.ds4j.worker.meta.MetadataOwner.RefChange;
+import io.ds4j.worker.meta.MetadataOwner.RefOp;
 import io.ds4j.worker.store.LocalCopies;
 import io.ds4j.worker.server.ClientSession;
 import io.ds4j.worker.store.Removal;
@@ -59,20 +61,16 @@ public final class ObjectService
     {
     }
 
-    /** The references on one key, per holder. */
-    private static final class RefTable
-    {
-        final Map<String, Long> byHolder = new HashMap<>(4);
-        long total;
-    }
-
     private final DataPlane data;
     private final TieredStore store;
     private final LocalCopies copies;
     private final MetadataOwner metadata;
     private final MemorySegment pool;
     private final Object lock = new Object();
-    private final Map<String, RefTable> refsByKey = new HashMap<>();
+    /**
+     * The keys each session or remote holder of this worker took references on, so they can be given back when it
+     * ends; the counts themselves live at each key's owner. Guarded by {@link #lock}.
+     */
     private final Map<String, Set<String>> keysByHolder = new HashMap<>();
     /** Deletions asked for while this thread is already deleting: drained by the outer call, not recursively. */
     private final ThreadLocal<ArrayDeque<String>> cascade = new ThreadLocal<>();
@@ -276,7 +274,7 @@ public final class ObjectService
     private long install(final String key, final StoredObject object, final ObjectState state, final boolean seal,
         final List<String> toTake, final StoreEntry carryFrom, final WriteMode writeMode, final long expiresAtMs)
     {
-        takeRefs(toTake, nestedHolder(key), true);
+        takeNestedRefs(toTake, nestedHolder(key));
         final List<String> carried = new ArrayList<>();
         final ObjectState from = carryFrom == null ? null : (ObjectState) carryFrom.attachment();
         synchronized (lock)
@@ -310,6 +308,7 @@ public final class ObjectService
         {
             if (!published)
             {
+                final List<String> giveBack;
                 synchronized (lock)
                 {
                     // give the carried references back to the entry they came from, the new ones back to nobody
@@ -318,12 +317,10 @@ public final class ObjectService
                         from.nested.addAll(carried);
                         state.nested.removeAll(carried);
                     }
-                    for (final String child : state.nested)
-                    {
-                        decrement(child, nestedHolder(key));
-                    }
+                    giveBack = state.nested;
                     state.nested = new ArrayList<>();
                 }
+                releaseNested(giveBack, nestedHolder(key));
             }
         }
     }
@@ -399,90 +396,97 @@ public final class ObjectService
     // ------------------------------------------------------------------ global references
 
     /**
-     * One more reference on {@code key} for {@code holder}.
+     * One more reference on {@code key} for {@code holder}, counted at the key's owner. As upstream, the key need not
+     * exist yet (a reference may come before the object), and a holder counts once however often it increases.
      *
-     * @throws DsException INVALID for a bad key, NOT_FOUND when the key does not exist
+     * @throws DsException INVALID for a bad key
      */
     public void increaseRef(final String key, final String holder)
     {
         KeyRules.check(key);
-        takeRefs(List.of(key), holder, false);
+        synchronized (lock)
+        {
+            keysByHolder.computeIfAbsent(holder, h -> new HashSet<>()).add(key);
+        }
+        metadata.changeRef(key, holder, RefOp.INCREASE, false);
     }
 
     /**
-     * One reference less on {@code key} for {@code holder}; the key is deleted when its total reaches 0.
+     * One reference less on {@code key} for {@code holder}; the key is deleted when its last holder lets go. A key
+     * that does not exist is not a failure (upstream).
      *
-     * @throws DsException INVALID for a bad key, or when the holder holds no reference on it
+     * @throws DsException INVALID for a bad key, or when the key exists and the holder holds no reference on it
      */
     public void decreaseRef(final String key, final String holder)
     {
         KeyRules.check(key);
-        final boolean held;
-        final boolean zero;
-        synchronized (lock)
+        final RefChange change = metadata.changeRef(key, holder, RefOp.DECREASE, false);
+        if (change.before() == 0)
         {
-            final RefTable table = refsByKey.get(key);
-            held = table != null && table.byHolder.containsKey(holder);
-            zero = held && decrement(key, holder);
-        }
-        if (!held)
-        {
+            if (!metadata.exists(key))
+            {
+                return;
+            }
             throw new DsException(StatusCode.INVALID, describe(holder) + " holds no global reference on " + key
-                + (metadata.exists(key) ? "" : " (the key does not exist: it was deleted, or its count reached 0)")
                 + "; every gDecreaseRef must match an earlier gIncreaseRef of the same holder");
         }
-        if (zero)
+        if (change.after() == 0)
+        {
+            forget(holder, key);
+        }
+        if (change.after() == 0 && change.holders() == 0)
         {
             deleteAll(List.of(key));
         }
     }
 
-    /**
-     * The key's total count over all holders (nested references included).
-     *
-     * @throws DsException NOT_FOUND when the key does not exist
-     */
-    public long refCount(final String key)
+    private void forget(final String holder, final String key)
     {
-        KeyRules.check(key);
-        if (!metadata.exists(key))
-        {
-            throw new DsException(StatusCode.NOT_FOUND, "key " + key + " does not exist");
-        }
         synchronized (lock)
         {
-            final RefTable table = refsByKey.get(key);
-            return table == null ? 0 : table.total;
+            final Set<String> keys = keysByHolder.get(holder);
+            if (keys != null && keys.remove(key) && keys.isEmpty())
+            {
+                keysByHolder.remove(holder);
+            }
         }
     }
 
-    /** Drops every reference of {@code holder}; keys whose count reaches 0 are deleted. Returns how many. */
+    /** The key's global reference count: how many holders (clients, remote clients, parents) hold it. */
+    public long refCount(final String key)
+    {
+        KeyRules.check(key);
+        return metadata.refHolders(key);
+    }
+
+    /** Drops every reference of {@code holder}; keys left with no holder are deleted. Returns how many it held. */
     public long releaseHolder(final String holder)
     {
-        final List<String> toDelete = new ArrayList<>();
-        long released = 0;
+        final Set<String> keys;
         synchronized (lock)
         {
-            final Set<String> keys = keysByHolder.remove(holder);
-            if (keys == null)
+            keys = keysByHolder.remove(holder);
+        }
+        if (keys == null)
+        {
+            return 0;
+        }
+        final List<String> toDelete = new ArrayList<>();
+        long released = 0;
+        for (final String key : keys)
+        {
+            try
             {
-                return 0;
-            }
-            for (final String key : keys)
-            {
-                final RefTable table = refsByKey.get(key);
-                final Long count = table == null ? null : table.byHolder.remove(holder);
-                if (count == null)
+                final RefChange change = metadata.changeRef(key, holder, RefOp.RELEASE_ALL, false);
+                released += change.before();
+                if (change.before() > 0 && change.holders() == 0)
                 {
-                    continue;
-                }
-                released += count;
-                table.total -= count;
-                if (table.total == 0)
-                {
-                    refsByKey.remove(key);
                     toDelete.add(key);
                 }
+            }
+            catch (final RuntimeException e)
+            {
+                LOG.warn("could not release the references of {} on {}: {}", describe(holder), key, e.toString());
             }
         }
         deleteAll(toDelete);
@@ -490,95 +494,51 @@ public final class ObjectService
     }
 
     /**
-     * One reference per key for {@code holder}, all or none: every key must exist. With {@code nested}, a missing
-     * key is named as a nested key of the publish.
+     * One nested reference per key for the parent {@code holder}, all or none: every key must exist (NOT_FOUND
+     * names the first that does not; the ones taken before it are given back).
      */
-    private void takeRefs(final List<String> keys, final String holder, final boolean nested)
+    private void takeNestedRefs(final List<String> keys, final String holder)
     {
-        if (keys.isEmpty())
+        final List<String> taken = new ArrayList<>(keys.size());
+        try
         {
-            return;
-        }
-        for (int attempt = 0; attempt < LOOKUP_ATTEMPTS; attempt++)
-        {
-            final StoreEntry[] entries = new StoreEntry[keys.size()];
-            for (int i = 0; i < entries.length; i++)
+            for (final String key : keys)
             {
-                entries[i] = copies.current(keys.get(i));
-                if (entries[i] == null)
-                {
-                    throw new DsException(StatusCode.NOT_FOUND, nested
-                        ? "nested key " + keys.get(i) + " does not exist; a parent can only reference existing objects"
-                        : "key " + keys.get(i) + " does not exist");
-                }
-            }
-            synchronized (lock)
-            {
-                // a key's table lives while its entry is current: an entry marked removed is about to have its
-                // table dropped by the removal listener (which needs this lock), so it must not get a reference
-                boolean allCurrent = true;
-                for (final StoreEntry entry : entries)
-                {
-                    allCurrent &= !entry.removed();
-                }
-                if (allCurrent)
-                {
-                    for (final String key : keys)
-                    {
-                        increment(key, holder);
-                    }
-                    return;
-                }
+                metadata.changeRef(key, holder, RefOp.INCREASE, true);
+                taken.add(key);
             }
         }
-        throw new DsException(StatusCode.TRY_AGAIN, "the keys changed while a reference was being taken; retry");
+        catch (final RuntimeException e)
+        {
+            // undone, not released: a child whose count returns to 0 here was never held by this publish
+            for (final String key : taken)
+            {
+                metadata.changeRef(key, holder, RefOp.DECREASE, false);
+            }
+            throw e;
+        }
     }
 
-    /** Under the lock. */
-    private void increment(final String key, final String holder)
+    /** Gives back one nested reference per child; children left with no holder are deleted. */
+    private void releaseNested(final List<String> children, final String holder)
     {
-        final RefTable table = refsByKey.computeIfAbsent(key, k -> new RefTable());
-        table.byHolder.merge(holder, 1L, Long::sum);
-        table.total++;
-        keysByHolder.computeIfAbsent(holder, h -> new HashSet<>()).add(key);
-    }
-
-    /**
-     * Under the lock: one reference less for {@code holder} (nothing if it has none). True when the key's total
-     * fell to 0; its table is then gone and the caller deletes the key once the lock is released.
-     */
-    private boolean decrement(final String key, final String holder)
-    {
-        final RefTable table = refsByKey.get(key);
-        final Long count = table == null ? null : table.byHolder.get(holder);
-        if (count == null)
+        final List<String> toDelete = new ArrayList<>();
+        for (final String child : children)
         {
-            return false;
-        }
-        if (count == 1)
-        {
-            table.byHolder.remove(holder);
-            final Set<String> keys = keysByHolder.get(holder);
-            if (keys != null)
+            try
             {
-                keys.remove(key);
-                if (keys.isEmpty())
+                final RefChange change = metadata.changeRef(child, holder, RefOp.DECREASE, false);
+                if (change.before() > 0 && change.after() == 0 && change.holders() == 0)
                 {
-                    keysByHolder.remove(holder);
+                    toDelete.add(child);
                 }
             }
+            catch (final RuntimeException e)
+            {
+                LOG.warn("could not release the nested reference of {} on {}: {}", holder, child, e.toString());
+            }
         }
-        else
-        {
-            table.byHolder.put(holder, count - 1);
-        }
-        table.total--;
-        if (table.total == 0)
-        {
-            refsByKey.remove(key);
-            return true;
-        }
-        return false;
+        deleteAll(toDelete);
     }
 
     /** Deletes keys whose count reached 0; their removal may release nested references and delete more. */
@@ -638,59 +598,25 @@ public final class ObjectService
         {
             return; // a KV value overwritten: no nested references, and the key's counts stay (the hot path)
         }
-        final List<String> toDelete = new ArrayList<>();
+        if (state == null || state.nested.isEmpty())
+        {
+            return; // the key's counts at its owner go when the key ends there
+        }
+        final List<String> children;
         synchronized (lock)
         {
-            if (state != null && !state.nested.isEmpty())
-            {
-                for (final String child : state.nested)
-                {
-                    if (decrement(child, nestedHolder(entry.key())))
-                    {
-                        toDelete.add(child);
-                    }
-                }
-                state.nested = new ArrayList<>();
-            }
-            if (why != Removal.REPLACED)
-            {
-                dropTable(entry.key());
-            }
-        }
-        if (toDelete.isEmpty())
-        {
-            return;
+            children = state.nested;
+            state.nested = new ArrayList<>();
         }
         if (why == Removal.DROPPED)
         {
-            // the evictor calls with a stripe lock held: delete elsewhere rather than take other stripes under it
-            Thread.ofVirtual().name("ds4j-object-cascade").start(() -> deleteAll(toDelete));
+            // the evictor calls with a stripe lock held: release elsewhere rather than call owners under it
+            Thread.ofVirtual().name("ds4j-object-cascade").start(() -> releaseNested(children,
+                nestedHolder(entry.key())));
         }
         else
         {
-            deleteAll(toDelete);
-        }
-    }
-
-    /** Under the lock. */
-    private void dropTable(final String key)
-    {
-        final RefTable table = refsByKey.remove(key);
-        if (table == null)
-        {
-            return;
-        }
-        for (final String holder : table.byHolder.keySet())
-        {
-            final Set<String> keys = keysByHolder.get(holder);
-            if (keys != null)
-            {
-                keys.remove(key);
-                if (keys.isEmpty())
-                {
-                    keysByHolder.remove(holder);
-                }
-            }
+            releaseNested(children, nestedHolder(entry.key()));
         }
     }
 
@@ -730,15 +656,6 @@ public final class ObjectService
         {
             LOG.info("client {} (pid {}) ended: undid {} latch holds, released {} global references",
                 session.clientId(), session.pid(), undone, refs);
-        }
-    }
-
-    /** Number of keys with a reference table (for tests and metrics). */
-    public int referencedKeys()
-    {
-        synchronized (lock)
-        {
-            return refsByKey.size();
         }
     }
 }

@@ -9,9 +9,12 @@ import io.ds4j.common.protocol.peer.KeyCodec;
 import io.ds4j.common.protocol.peer.KeyVersionCodec;
 import io.ds4j.common.protocol.peer.OwnerPublishCodec;
 import io.ds4j.common.protocol.peer.OwnerQueryCodec;
+import io.ds4j.common.protocol.peer.OwnerRefCodec;
 import io.ds4j.common.protocol.peer.PeerMessageType;
 import io.ds4j.worker.data.PrimaryFetcher;
 import io.ds4j.worker.meta.MetadataOwner.PublishResult;
+import io.ds4j.worker.meta.MetadataOwner.RefChange;
+import io.ds4j.worker.meta.MetadataOwner.RefOp;
 import io.ds4j.worker.store.Removal;
 import io.ds4j.worker.store.StoredObject;
 import io.ds4j.worker.store.TieredStore;
@@ -119,6 +122,21 @@ public final class PeerClients implements PrimaryFetcher, AutoCloseable
     {
         return connection(owner).call(PeerMessageType.OWNER_EXPIRE, out -> KeyCodec.writeKeyTtl(out, key, ttlSecond),
             KeyCodec::readReply, rpcTimeoutMs, null);
+    }
+
+    public RefChange changeRef(final String owner, final String key, final String holder, final RefOp op,
+        final boolean mustExist)
+    {
+        final OwnerRefCodec.Reply reply = connection(owner).call(PeerMessageType.OWNER_REF,
+            out -> OwnerRefCodec.writeRequest(out, key, holder, op.ordinal(), mustExist), OwnerRefCodec::readReply,
+            rpcTimeoutMs, null);
+        return new RefChange(reply.before(), reply.after(), reply.holders());
+    }
+
+    public int refHolders(final String owner, final String key)
+    {
+        return connection(owner).call(PeerMessageType.OWNER_REF_COUNT, out -> KeyCodec.writeKey(out, key),
+            in -> in.getInt(), rpcTimeoutMs, null);
     }
 
     // ------------------------------------------------------------------ to holders

@@ -13,6 +13,7 @@ import io.ds4j.common.protocol.peer.KeyCodec;
 import io.ds4j.common.protocol.peer.KeyVersionCodec;
 import io.ds4j.common.protocol.peer.OwnerPublishCodec;
 import io.ds4j.common.protocol.peer.OwnerQueryCodec;
+import io.ds4j.common.protocol.peer.OwnerRefCodec;
 import io.ds4j.common.protocol.peer.PeerHelloCodec;
 import io.ds4j.common.protocol.peer.PeerMessageType;
 import io.ds4j.worker.data.DataPlane;
@@ -182,6 +183,25 @@ public final class PeerService implements AutoCloseable
                 {
                     final boolean found = localOwner.expire(key, ttl);
                     return out -> KeyCodec.writeReply(out, found);
+                });
+            }
+            case PeerMessageType.OWNER_REF ->
+            {
+                final OwnerRefCodec.Request r = OwnerRefCodec.readRequest(in, MetadataOwner.RefOp.values().length);
+                yield answer(channel, lock, type, id, () ->
+                {
+                    final MetadataOwner.RefChange change = localOwner.changeRef(r.key(), r.holder(),
+                        MetadataOwner.RefOp.values()[r.op()], r.mustExist());
+                    return out -> OwnerRefCodec.writeReply(out, change.before(), change.after(), change.holders());
+                });
+            }
+            case PeerMessageType.OWNER_REF_COUNT ->
+            {
+                final String key = in.getString();
+                yield answer(channel, lock, type, id, () ->
+                {
+                    final int holders = localOwner.refHolders(key);
+                    return out -> out.putInt(holders);
                 });
             }
             case PeerMessageType.HOLDER_RETIRE ->

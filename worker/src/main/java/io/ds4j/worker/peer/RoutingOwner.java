@@ -154,6 +154,21 @@ public final class RoutingOwner implements MetadataOwner
     }
 
     @Override
+    public RefChange changeRef(final String key, final String holder, final RefOp op, final boolean mustExist)
+    {
+        final String owner = ownerOf(key);
+        return owner.equals(self) ? local.changeRef(key, holder, op, mustExist)
+            : peers.changeRef(owner, key, holder, op, mustExist);
+    }
+
+    @Override
+    public int refHolders(final String key)
+    {
+        final String owner = ownerOf(key);
+        return owner.equals(self) ? local.refHolders(key) : peers.refHolders(owner, key);
+    }
+
+    @Override
     public void close()
     {
         local.close();

@@ -21,6 +21,10 @@ public final class PeerMessageType
     public static final short OWNER_DROPPED = 106;
     public static final short OWNER_EXPIRE = 107;
     public static final short OWNER_EXISTS = 108;
+    /** To a key's owner: change one holder's global references. */
+    public static final short OWNER_REF = 109;
+    /** To a key's owner: the key's global reference count. */
+    public static final short OWNER_REF_COUNT = 112;
     /** From an owner to a holder: versions up to one are no longer current. */
     public static final short HOLDER_RETIRE = 110;
     /** From an owner to a holder: a key's TTL changed. */
@@ -50,6 +54,8 @@ public final class PeerMessageType
             case OWNER_DROPPED -> "OWNER_DROPPED";
             case OWNER_EXPIRE -> "OWNER_EXPIRE";
             case OWNER_EXISTS -> "OWNER_EXISTS";
+            case OWNER_REF -> "OWNER_REF";
+            case OWNER_REF_COUNT -> "OWNER_REF_COUNT";
             case HOLDER_RETIRE -> "HOLDER_RETIRE";
             case HOLDER_EXPIRY -> "HOLDER_EXPIRY";
             case FETCH -> "FETCH";
