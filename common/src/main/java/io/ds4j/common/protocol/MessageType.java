@@ -1,6 +1,9 @@
 package io.ds4j.common.protocol;
 
-/** Message types of the client-worker protocol; the body of each is specified in docs/protocol.md. */
+/**
+ * Message types of the client-worker protocol. The body of each is specified in docs/protocol.md and encoded and
+ * decoded by one codec class of this package, named in its section (e.g. {@link KvGetCodec} for {@link #KV_GET}).
+ */
 public final class MessageType
 {
     public static final short HELLO = 1;
