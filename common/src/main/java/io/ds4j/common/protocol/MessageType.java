@@ -35,13 +35,6 @@ public final class MessageType
     public static final short OBJ_QUERY_REF = 46;
     public static final short OBJ_RELEASE_REFS = 47;
 
-    /** OBJ_PUBLISH / OBJ_PUT flag bit: seal the object once published. */
-    public static final int OBJ_FLAG_SEAL = 1;
-    /** OBJ_PUBLISH flag bit: the client keeps no view of the published object (a put through the pool). */
-    public static final int OBJ_FLAG_DROP_VIEW = 2;
-    /** OBJ_GET entry flag bit: the object is sealed. */
-    public static final int OBJ_ENTRY_SEALED = 1;
-
     /** A client took a latch in an object header (no reply): the worker undoes it if the client dies. */
     public static final short LATCH_HELD = 50;
     /** A client gave a latch back (no reply). */
