@@ -8,9 +8,21 @@ import io.ds4j.common.DsException;
 import io.ds4j.common.ExistenceOpt;
 import io.ds4j.common.KeyRules;
 import io.ds4j.common.StatusCode;
+import io.ds4j.common.protocol.AllocationIdsCodec;
+import io.ds4j.common.protocol.BatchCodec;
 import io.ds4j.common.protocol.BodyReader;
 import io.ds4j.common.protocol.BodyWriter;
+import io.ds4j.common.protocol.CreatedRegion;
+import io.ds4j.common.protocol.KvCreateCodec;
+import io.ds4j.common.protocol.KvDeleteCodec;
+import io.ds4j.common.protocol.KvExistCodec;
+import io.ds4j.common.protocol.KvExpireCodec;
+import io.ds4j.common.protocol.KvGetCodec;
+import io.ds4j.common.protocol.KvPublishCodec;
+import io.ds4j.common.protocol.KvSetCodec;
 import io.ds4j.common.protocol.MessageType;
+import io.ds4j.common.protocol.ValueEntry;
+import io.ds4j.common.protocol.ValueKind;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -75,18 +87,18 @@ public final class KvClient
     {
         KeyRules.check(key);
         Batches.checkValueSize(value.byteSize(), "a value");
-        final List<Batches.Failure> failures = link.invoke((connection, state) ->
+        final List<BatchCodec.Failure> failures = link.invoke((connection, state) ->
         {
             if (state.sharedMemory() && value.byteSize() > state.inlineThreshold()
                 && param.existence() == ExistenceOpt.NONE)
             {
                 return setThroughPool(connection, key, value, param);
             }
-            Batches.checkFitsInFrame(state, value.byteSize() + entryOverhead(key), "a value");
+            Batches.checkFitsInFrame(state, value.byteSize() + KvSetCodec.itemOverhead(key), "a value");
             final BodyWriter out = connection.begin(MessageType.KV_SET);
-            writeParam(out, param);
-            out.putInt(1).putString(key).putBytes(value);
-            return Batches.readFailures(connection.call(link.requestTimeoutMs()));
+            writeSetHeader(out, param, 1);
+            KvSetCodec.writeItem(out, key, value);
+            return BatchCodec.readFailures(connection.call(link.requestTimeoutMs()));
         });
         if (!failures.isEmpty())
         {
@@ -94,7 +106,7 @@ public final class KvClient
         }
     }
 
-    private List<Batches.Failure> setThroughPool(final Connection connection, final String key, final MemorySegment value,
+    private List<BatchCodec.Failure> setThroughPool(final Connection connection, final String key, final MemorySegment value,
         final SetParam param) throws IOException
     {
         final List<WritableBuffer> created = create(connection, link.state().mapping(), List.of(key),
@@ -150,20 +162,19 @@ public final class KvClient
             {
                 throw new DsException(StatusCode.INVALID, "mset value of key " + keys.get(i) + " is null");
             }
-            total += values.get(i).length + entryOverhead(keys.get(i));
+            total += values.get(i).length + KvSetCodec.itemOverhead(keys.get(i));
         }
         final long frameBytes = total;
-        final List<Batches.Failure> failures = link.invoke((connection, state) ->
+        final List<BatchCodec.Failure> failures = link.invoke((connection, state) ->
         {
             Batches.checkFitsInFrame(state, frameBytes, "a value");
             final BodyWriter out = connection.begin(MessageType.KV_SET);
-            writeParam(out, param);
-            out.putInt(keys.size());
+            writeSetHeader(out, param, keys.size());
             for (int i = 0; i < keys.size(); i++)
             {
-                out.putString(keys.get(i)).putBytes(values.get(i));
+                KvSetCodec.writeItem(out, keys.get(i), values.get(i));
             }
-            return Batches.readFailures(connection.call(link.requestTimeoutMs()));
+            return BatchCodec.readFailures(connection.call(link.requestTimeoutMs()));
         });
         return Batches.failedKeys(failures, keys.size(), "mset");
     }
@@ -218,36 +229,36 @@ public final class KvClient
         final List<String> keys, final long[] sizes, final SetParam param) throws IOException
     {
         final BodyWriter out = connection.begin(MessageType.KV_CREATE);
-        writeParam(out, param);
-        out.putInt(keys.size());
+        KvCreateCodec.writeHeader(out, param.writeMode(), param.existence(), param.cacheType(), param.ttlSecond(),
+            keys.size());
         for (int i = 0; i < keys.size(); i++)
         {
-            out.putString(keys.get(i)).putLong(sizes[i]);
+            KvCreateCodec.writeItem(out, keys.get(i), sizes[i]);
         }
         final BodyReader in = connection.call(link.requestTimeoutMs());
-        final int count = in.getCount(4, keys.size());
+        final int count = KvCreateCodec.readReplyCount(in, keys.size());
+        final CreatedRegion region = connection.region();
         final List<WritableBuffer> buffers = new ArrayList<>(count);
         DsException firstError = null;
         for (int i = 0; i < count; i++)
         {
-            final int status = in.getInt();
-            if (status != 0)
+            KvCreateCodec.readReplyItem(in, region);
+            if (!region.ok())
             {
-                final DsException error = new DsException(StatusCode.of(status), keys.get(i) + ": " + in.getString());
+                final DsException error = new DsException(StatusCode.of(region.status()), keys.get(i) + ": "
+                    + region.message());
                 firstError = firstError == null ? error : firstError;
                 continue;
             }
-            final long allocationId = in.getLong();
-            final int segment = in.getInt();
-            final long dataOffset = in.getLong();
-            buffers.add(new WritableBuffer(keys.get(i), mapping.slice(segment, dataOffset, sizes[i], allocationId),
-                param, link, mapping, allocationId));
+            final long allocationId = region.allocationId();
+            buffers.add(new WritableBuffer(keys.get(i), mapping.slice(region.segmentIndex(), region.dataOffset(),
+                sizes[i], allocationId), param, link, mapping, allocationId));
         }
         if (firstError != null)
         {
             // all or nothing: the caller gets no buffers, so give back the ones that were created
-            final BodyWriter abort = connection.beginNoReply(MessageType.KV_ABORT).putInt(buffers.size());
-            buffers.forEach(buffer -> abort.putLong(buffer.allocationId()));
+            AllocationIdsCodec.write(connection.beginNoReply(MessageType.KV_ABORT), buffers,
+                WritableBuffer::allocationId);
             connection.send();
             throw firstError;
         }
@@ -269,29 +280,29 @@ public final class KvClient
                 buffer.mapping().checkValid();
             }
         }
-        final List<Batches.Failure> failures = link.invoke((connection, state) ->
+        final List<BatchCodec.Failure> failures = link.invoke((connection, state) ->
         {
             if (buffers.getFirst().mapping() != null)
             {
                 return publish(connection, buffers);
             }
             // inline: one KV_SET per distinct SetParam, since a frame carries one param for all its values
-            final List<Batches.Failure> result = new ArrayList<>();
+            final List<BatchCodec.Failure> result = new ArrayList<>();
             final List<WritableBuffer> remaining = new ArrayList<>(buffers);
             while (!remaining.isEmpty())
             {
                 final SetParam param = remaining.getFirst().param();
                 final List<WritableBuffer> group = remaining.stream().filter(b -> b.param().equals(param)).toList();
                 remaining.removeAll(group);
-                Batches.checkFitsInFrame(state, group.stream().mapToLong(b -> b.size() + entryOverhead(b.key())).sum(), "a value");
+                Batches.checkFitsInFrame(state, group.stream()
+                    .mapToLong(b -> b.size() + KvSetCodec.itemOverhead(b.key())).sum(), "a value");
                 final BodyWriter out = connection.begin(MessageType.KV_SET);
-                writeParam(out, param);
-                out.putInt(group.size());
+                writeSetHeader(out, param, group.size());
                 for (final WritableBuffer buffer : group)
                 {
-                    out.putString(buffer.key()).putBytes(buffer.contents());
+                    KvSetCodec.writeItem(out, buffer.key(), buffer.contents());
                 }
-                result.addAll(Batches.readFailures(connection.call(link.requestTimeoutMs())));
+                result.addAll(BatchCodec.readFailures(connection.call(link.requestTimeoutMs())));
                 group.forEach(WritableBuffer::markPublished);
             }
             return result;
@@ -299,14 +310,10 @@ public final class KvClient
         return Batches.failedKeys(failures, buffers.size(), "msetBuffer");
     }
 
-    private List<Batches.Failure> publish(final Connection connection, final List<WritableBuffer> buffers) throws IOException
+    private List<BatchCodec.Failure> publish(final Connection connection, final List<WritableBuffer> buffers) throws IOException
     {
-        final BodyWriter out = connection.begin(MessageType.KV_PUBLISH).putInt(buffers.size());
-        for (final WritableBuffer buffer : buffers)
-        {
-            out.putLong(buffer.allocationId());
-        }
-        final List<Batches.Failure> failures = Batches.readFailures(connection.call(link.requestTimeoutMs()));
+        KvPublishCodec.writeRequest(connection.begin(MessageType.KV_PUBLISH), buffers, WritableBuffer::allocationId);
+        final List<BatchCodec.Failure> failures = BatchCodec.readFailures(connection.call(link.requestTimeoutMs()));
         buffers.forEach(WritableBuffer::markPublished);
         return failures;
     }
@@ -340,23 +347,24 @@ public final class KvClient
         }
         final long size = link.invoke((connection, state) ->
         {
-            writeGet(connection, List.of(key), 0, false);
+            KvGetCodec.writeRequest(connection.begin(MessageType.KV_GET), 0, false, List.of(key));
             final BodyReader in = connection.call(link.requestTimeoutMs());
-            in.getCount(1, 1);
-            final int kind = in.getByte();
-            if (kind == 0)
+            KvGetCodec.readEntryCount(in, 1);
+            final ValueEntry entry = connection.entry();
+            final ValueKind kind = KvGetCodec.readEntry(in, entry);
+            if (kind == ValueKind.MISSING)
             {
                 return -1L;
             }
-            if (kind == 1)
+            if (kind == ValueKind.INLINE)
             {
-                final MemorySegment inline = in.getBytesInPlace();
+                final MemorySegment inline = KvGetCodec.readInlineInPlace(in);
                 checkFits(key, inline.byteSize(), target);
                 MemorySegment.copy(inline, 0, target, 0, inline.byteSize());
                 return inline.byteSize();
             }
-            final long allocationId = in.getLong();
-            final MemorySegment view = state.mapping().slice(in.getInt(), in.getLong(), in.getLong(), allocationId);
+            final long allocationId = entry.allocationId();
+            final MemorySegment view = view(state, entry);
             try
             {
                 checkFits(key, view.byteSize(), target);
@@ -396,30 +404,28 @@ public final class KvClient
         checkTimeout(subTimeoutMs);
         final byte[][] values = link.invoke((connection, state) ->
         {
-            writeGet(connection, keys, subTimeoutMs, false);
+            KvGetCodec.writeRequest(connection.begin(MessageType.KV_GET), subTimeoutMs, false, keys);
             final BodyReader in = connection.call(link.requestTimeoutMs() + subTimeoutMs);
-            final int count = in.getCount(1, keys.size());
+            final int count = KvGetCodec.readEntryCount(in, keys.size());
+            final ValueEntry entry = connection.entry();
             final byte[][] result = new byte[count][];
             long[] releases = null;
             int releaseCount = 0;
             for (int i = 0; i < count; i++)
             {
-                final int kind = in.getByte();
-                if (kind == 1)
+                final ValueKind kind = KvGetCodec.readEntry(in, entry);
+                if (kind == ValueKind.INLINE)
                 {
-                    result[i] = in.getBytes();
+                    result[i] = KvGetCodec.readInline(in);
                 }
-                else if (kind == 2)
+                else if (kind == ValueKind.POOL_VIEW)
                 {
-                    final long allocationId = in.getLong();
-                    final MemorySegment view = state.mapping().slice(in.getInt(), in.getLong(), in.getLong(),
-                        allocationId);
-                    result[i] = view.toArray(ValueLayout.JAVA_BYTE);
+                    result[i] = view(state, entry).toArray(ValueLayout.JAVA_BYTE);
                     if (releases == null)
                     {
                         releases = new long[count];
                     }
-                    releases[releaseCount++] = allocationId;
+                    releases[releaseCount++] = entry.allocationId();
                 }
             }
             for (int i = 0; i < releaseCount; i++)
@@ -445,23 +451,23 @@ public final class KvClient
         checkTimeout(subTimeoutMs);
         final ReadOnlyBuffer[] buffers = link.invoke((connection, state) ->
         {
-            writeGet(connection, keys, subTimeoutMs, true);
+            KvGetCodec.writeRequest(connection.begin(MessageType.KV_GET), subTimeoutMs, true, keys);
             final BodyReader in = connection.call(link.requestTimeoutMs() + subTimeoutMs);
-            final int count = in.getCount(1, keys.size());
+            final int count = KvGetCodec.readEntryCount(in, keys.size());
+            final ValueEntry entry = connection.entry();
             final ReadOnlyBuffer[] result = new ReadOnlyBuffer[count];
             for (int i = 0; i < count; i++)
             {
-                final int kind = in.getByte();
-                if (kind == 1)
+                final ValueKind kind = KvGetCodec.readEntry(in, entry);
+                if (kind == ValueKind.INLINE)
                 {
-                    result[i] = new ReadOnlyBuffer(keys.get(i), MemorySegment.ofArray(in.getBytes()), link, null, 0);
+                    result[i] = new ReadOnlyBuffer(keys.get(i), MemorySegment.ofArray(KvGetCodec.readInline(in)), link,
+                        null, 0);
                 }
-                else if (kind == 2)
+                else if (kind == ValueKind.POOL_VIEW)
                 {
-                    final long allocationId = in.getLong();
-                    final MemorySegment view = state.mapping().slice(in.getInt(), in.getLong(), in.getLong(),
-                        allocationId);
-                    result[i] = new ReadOnlyBuffer(keys.get(i), view, link, state.mapping(), allocationId);
+                    result[i] = new ReadOnlyBuffer(keys.get(i), view(state, entry), link, state.mapping(),
+                        entry.allocationId());
                 }
             }
             return result;
@@ -470,15 +476,11 @@ public final class KvClient
         return Arrays.asList(buffers);
     }
 
-    private static void writeGet(final Connection connection, final List<String> keys, final long subTimeoutMs,
-        final boolean views)
+    /** The client's view of a POOL_VIEW entry, checked against the object header. */
+    private static MemorySegment view(final WorkerLink.State state, final ValueEntry entry)
     {
-        final BodyWriter out = connection.begin(MessageType.KV_GET).putLong(subTimeoutMs).putBoolean(views)
-            .putInt(keys.size());
-        for (final String key : keys)
-        {
-            out.putString(key);
-        }
+        return state.mapping().slice(entry.segmentIndex(), entry.dataOffset(), entry.dataSize(),
+            entry.allocationId());
     }
 
     /** Whether each key exists, aligned with {@code keys}. */
@@ -487,15 +489,8 @@ public final class KvClient
         KeyRules.checkReadBatch(keys);
         return link.invoke((connection, state) ->
         {
-            Batches.writeKeys(connection.begin(MessageType.KV_EXIST), keys);
-            final BodyReader in = connection.call(link.requestTimeoutMs());
-            final int count = in.getCount(1, keys.size());
-            final List<Boolean> result = new ArrayList<>(count);
-            for (int i = 0; i < count; i++)
-            {
-                result.add(in.getBoolean());
-            }
-            return result;
+            KvExistCodec.writeRequest(connection.begin(MessageType.KV_EXIST), keys);
+            return KvExistCodec.readReply(connection.call(link.requestTimeoutMs()), keys.size());
         });
     }
 
@@ -505,10 +500,10 @@ public final class KvClient
     public List<String> delete(final List<String> keys)
     {
         KeyRules.checkReadBatch(keys);
-        final List<Batches.Failure> failures = link.invoke((connection, state) ->
+        final List<BatchCodec.Failure> failures = link.invoke((connection, state) ->
         {
-            Batches.writeKeys(connection.begin(MessageType.KV_DELETE), keys);
-            return Batches.readFailures(connection.call(link.requestTimeoutMs()));
+            KvDeleteCodec.writeRequest(connection.begin(MessageType.KV_DELETE), keys);
+            return BatchCodec.readFailures(connection.call(link.requestTimeoutMs()));
         });
         return Batches.failedKeys(failures, keys.size(), "delete");
     }
@@ -529,32 +524,26 @@ public final class KvClient
         {
             throw new DsException(StatusCode.INVALID, "ttlSecond must be 0 (never expires) or positive");
         }
-        final List<Batches.Failure> failures = link.invoke((connection, state) ->
+        final List<BatchCodec.Failure> failures = link.invoke((connection, state) ->
         {
-            Batches.writeKeys(connection.begin(MessageType.KV_EXPIRE).putInt(ttlSecond), keys);
-            return Batches.readFailures(connection.call(link.requestTimeoutMs()));
+            KvExpireCodec.writeRequest(connection.begin(MessageType.KV_EXPIRE), ttlSecond, keys);
+            return BatchCodec.readFailures(connection.call(link.requestTimeoutMs()));
         });
         return Batches.failedKeys(failures, keys.size(), "expire");
     }
 
     // ---------------------------------------------------------------- helpers
 
-    private static void writeParam(final BodyWriter out, final SetParam param)
+    private static void writeSetHeader(final BodyWriter out, final SetParam param, final int count)
     {
-        out.putByte(param.writeMode().value()).putByte(param.existence().value()).putByte(param.cacheType().value())
-            .putInt(param.ttlSecond());
+        KvSetCodec.writeHeader(out, param.writeMode(), param.existence(), param.cacheType(), param.ttlSecond(), count);
     }
+
     private static void checkTimeout(final long subTimeoutMs)
     {
         if (subTimeoutMs < 0)
         {
             throw new DsException(StatusCode.INVALID, "subTimeoutMs must be 0 (no waiting) or positive");
         }
-    }
-
-    /** Bytes a key adds to a KV_SET frame besides its value: the key and the two length words. */
-    private static long entryOverhead(final String key)
-    {
-        return 8L + key.length();
     }
 }

@@ -8,9 +8,20 @@ import io.ds4j.common.CacheType;
 import io.ds4j.common.DsException;
 import io.ds4j.common.KeyRules;
 import io.ds4j.common.StatusCode;
+import io.ds4j.common.protocol.AllocationIdsCodec;
+import io.ds4j.common.protocol.BatchCodec;
 import io.ds4j.common.protocol.BodyReader;
-import io.ds4j.common.protocol.BodyWriter;
+import io.ds4j.common.protocol.CreatedRegion;
 import io.ds4j.common.protocol.MessageType;
+import io.ds4j.common.protocol.ObjChangeRefCodec;
+import io.ds4j.common.protocol.ObjCreateCodec;
+import io.ds4j.common.protocol.ObjGetCodec;
+import io.ds4j.common.protocol.ObjPublishCodec;
+import io.ds4j.common.protocol.ObjPutCodec;
+import io.ds4j.common.protocol.ObjQueryRefCodec;
+import io.ds4j.common.protocol.ObjReleaseRefsCodec;
+import io.ds4j.common.protocol.ValueEntry;
+import io.ds4j.common.protocol.ValueKind;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -67,20 +78,19 @@ public final class ObjectClient
     private Buffer createShared(final Connection connection, final PoolMapping mapping, final String key,
         final long size, final CreateParam param) throws IOException
     {
-        connection.begin(MessageType.OBJ_CREATE).putByte(param.consistencyType().value())
-            .putByte(param.cacheType().value()).putString(key).putLong(size);
-        final BodyReader in = connection.call(link.requestTimeoutMs());
-        final long allocationId = in.getLong();
-        final int segment = in.getInt();
-        final long dataOffset = in.getLong();
+        ObjCreateCodec.writeRequest(connection.begin(MessageType.OBJ_CREATE), param.consistencyType(),
+            param.cacheType(), key, size);
+        final CreatedRegion region = connection.region();
+        ObjCreateCodec.readReply(connection.call(link.requestTimeoutMs()), region);
+        final long allocationId = region.allocationId();
         final MemorySegment object;
         try
         {
-            object = mapping.objectSlice(segment, dataOffset, size, allocationId);
+            object = mapping.objectSlice(region.segmentIndex(), region.dataOffset(), size, allocationId);
         }
         catch (final DsException e)
         {
-            connection.beginNoReply(MessageType.KV_ABORT).putInt(1).putLong(allocationId);
+            AllocationIdsCodec.write(connection.beginNoReply(MessageType.KV_ABORT), allocationId);
             connection.send();
             throw e;
         }
@@ -135,19 +145,21 @@ public final class ObjectClient
                 MemorySegment.copy(value, 0, buffer.contents(), 0, value.byteSize());
                 try
                 {
-                    writePublish(connection, buffer, nested, MessageType.OBJ_FLAG_DROP_VIEW);
+                    ObjPublishCodec.writeRequest(connection.begin(MessageType.OBJ_PUBLISH), buffer.key(),
+                        buffer.allocationId(), false, true, nested);
                     connection.call(link.requestTimeoutMs());
                 }
                 catch (final DsException e)
                 {
-                    connection.beginNoReply(MessageType.KV_ABORT).putInt(1).putLong(buffer.allocationId());
+                    AllocationIdsCodec.write(connection.beginNoReply(MessageType.KV_ABORT), buffer.allocationId());
                     connection.send();
                     throw e;
                 }
                 return null;
             }
-            Batches.checkFitsInFrame(state, value.byteSize() + keyBytes(nested) + key.length() + 32, "an object");
-            writePut(connection, key, param, 0, 0, nested, value);
+            Batches.checkFitsInFrame(state, ObjPutCodec.requestBytes(key, nested, value.byteSize()), "an object");
+            ObjPutCodec.writeRequest(connection.begin(MessageType.OBJ_PUT), param.consistencyType(), param.cacheType(),
+                false, 0, key, nested, value);
             connection.call(link.requestTimeoutMs());
             return null;
         });
@@ -157,39 +169,21 @@ public final class ObjectClient
     void publish(final Buffer buffer, final List<String> nestedKeys, final boolean seal)
     {
         final List<String> nested = checkNested(nestedKeys);
-        final int flags = seal ? MessageType.OBJ_FLAG_SEAL : 0;
         final long version = link.invoke((connection, state) ->
         {
             if (buffer.mapping() != null)
             {
-                writePublish(connection, buffer, nested, flags);
+                ObjPublishCodec.writeRequest(connection.begin(MessageType.OBJ_PUBLISH), buffer.key(),
+                    buffer.allocationId(), seal, false, nested);
+                return ObjPublishCodec.readReply(connection.call(link.requestTimeoutMs()));
             }
-            else
-            {
-                Batches.checkFitsInFrame(state, buffer.size() + keyBytes(nested) + buffer.key().length() + 32, "an object");
-                writePut(connection, buffer.key(), buffer.param(), flags, buffer.version(), nested,
-                    buffer.contents());
-            }
-            return connection.call(link.requestTimeoutMs()).getLong();
+            Batches.checkFitsInFrame(state, ObjPutCodec.requestBytes(buffer.key(), nested, buffer.size()),
+                "an object");
+            ObjPutCodec.writeRequest(connection.begin(MessageType.OBJ_PUT), buffer.param().consistencyType(),
+                buffer.param().cacheType(), seal, buffer.version(), buffer.key(), nested, buffer.contents());
+            return ObjPutCodec.readReply(connection.call(link.requestTimeoutMs()));
         });
         buffer.published(version, seal);
-    }
-
-    private static void writePublish(final Connection connection, final Buffer buffer, final List<String> nested,
-        final int flags)
-    {
-        final BodyWriter out = connection.begin(MessageType.OBJ_PUBLISH).putString(buffer.key())
-            .putLong(buffer.allocationId()).putByte(flags);
-        Batches.writeKeys(out, nested);
-    }
-
-    private static void writePut(final Connection connection, final String key, final CreateParam param,
-        final int flags, final long expectVersion, final List<String> nested, final MemorySegment value)
-    {
-        final BodyWriter out = connection.begin(MessageType.OBJ_PUT).putByte(param.consistencyType().value())
-            .putByte(param.cacheType().value()).putByte(flags).putLong(expectVersion).putString(key);
-        Batches.writeKeys(out, nested);
-        out.putBytes(value);
     }
 
     // ---------------------------------------------------------------- get
@@ -210,10 +204,10 @@ public final class ObjectClient
         }
         final Buffer[] buffers = link.invoke((connection, state) ->
         {
-            final BodyWriter out = connection.begin(MessageType.OBJ_GET).putLong(timeoutMs);
-            Batches.writeKeys(out, keys);
+            ObjGetCodec.writeRequest(connection.begin(MessageType.OBJ_GET), timeoutMs, keys);
             final BodyReader in = connection.call(link.requestTimeoutMs() + timeoutMs);
-            final int count = in.getCount(1, keys.size());
+            final int count = ObjGetCodec.readEntryCount(in, keys.size());
+            final ValueEntry entry = connection.entry();
             final Buffer[] result = new Buffer[count];
             final long[] pins = new long[count];
             int pinCount = 0;
@@ -221,27 +215,21 @@ public final class ObjectClient
             {
                 for (int i = 0; i < count; i++)
                 {
-                    final int kind = in.getByte();
-                    if (kind == 0)
+                    final ValueKind kind = ObjGetCodec.readEntry(in, entry);
+                    if (kind == ValueKind.INLINE)
                     {
-                        continue;
-                    }
-                    final long version = in.getLong();
-                    final boolean sealed = (in.getByte() & MessageType.OBJ_ENTRY_SEALED) != 0;
-                    if (kind == 1)
-                    {
-                        final MemorySegment bytes = in.getBytesInPlace();
+                        final MemorySegment bytes = ObjGetCodec.readInlineInPlace(in);
                         result[i] = Buffer.local(this, link, keys.get(i), CreateParam.DEFAULT, bytes.byteSize(),
-                            bytes, false, version, sealed);
+                            bytes, false, entry.version(), entry.sealed());
                     }
-                    else
+                    else if (kind == ValueKind.POOL_VIEW)
                     {
-                        final long allocationId = in.getLong();
+                        final long allocationId = entry.allocationId();
                         pins[pinCount++] = allocationId;
-                        final MemorySegment object = state.mapping().objectSlice(in.getInt(), in.getLong(),
-                            in.getLong(), allocationId);
+                        final MemorySegment object = state.mapping().objectSlice(entry.segmentIndex(),
+                            entry.dataOffset(), entry.dataSize(), allocationId);
                         result[i] = Buffer.shared(this, link, keys.get(i), CreateParam.DEFAULT, object,
-                            state.mapping(), allocationId, false, version, sealed);
+                            state.mapping(), allocationId, false, entry.version(), entry.sealed());
                     }
                 }
             }
@@ -250,11 +238,7 @@ public final class ObjectClient
                 // nobody will close these buffers: give every view of this answer back now
                 if (pinCount > 0)
                 {
-                    final BodyWriter release = connection.beginNoReply(MessageType.RELEASE).putInt(pinCount);
-                    for (int i = 0; i < pinCount; i++)
-                    {
-                        release.putLong(pins[i]);
-                    }
+                    AllocationIdsCodec.write(connection.beginNoReply(MessageType.RELEASE), pins, pinCount);
                     connection.send();
                 }
                 throw e;
@@ -304,12 +288,11 @@ public final class ObjectClient
     private List<String> changeRefs(final List<String> keys, final String remoteClientId, final boolean increase)
     {
         KeyRules.checkReadBatch(keys);
-        final List<Batches.Failure> failures = link.invoke((connection, state) ->
+        final List<BatchCodec.Failure> failures = link.invoke((connection, state) ->
         {
-            final BodyWriter out = connection.begin(increase ? MessageType.OBJ_INC_REF : MessageType.OBJ_DEC_REF)
-                .putString(remoteClientId);
-            Batches.writeKeys(out, keys);
-            return Batches.readFailures(connection.call(link.requestTimeoutMs()));
+            ObjChangeRefCodec.writeRequest(connection.begin(increase ? MessageType.OBJ_INC_REF
+                : MessageType.OBJ_DEC_REF), remoteClientId, keys);
+            return BatchCodec.readFailures(connection.call(link.requestTimeoutMs()));
         });
         return Batches.failedKeys(failures, keys.size(), increase ? "gIncreaseRef" : "gDecreaseRef");
     }
@@ -323,8 +306,8 @@ public final class ObjectClient
         KeyRules.check(key);
         final long count = link.invoke((connection, state) ->
         {
-            connection.begin(MessageType.OBJ_QUERY_REF).putString(key);
-            return connection.call(link.requestTimeoutMs()).getLong();
+            ObjQueryRefCodec.writeRequest(connection.begin(MessageType.OBJ_QUERY_REF), key);
+            return ObjQueryRefCodec.readReply(connection.call(link.requestTimeoutMs()));
         });
         return (int) Math.min(count, Integer.MAX_VALUE);
     }
@@ -340,8 +323,8 @@ public final class ObjectClient
         }
         link.invoke((connection, state) ->
         {
-            connection.begin(MessageType.OBJ_RELEASE_REFS).putString(id);
-            return connection.call(link.requestTimeoutMs()).getLong();
+            ObjReleaseRefsCodec.writeRequest(connection.begin(MessageType.OBJ_RELEASE_REFS), id);
+            return ObjReleaseRefsCodec.readReply(connection.call(link.requestTimeoutMs()));
         });
     }
 
@@ -402,16 +385,5 @@ public final class ObjectClient
             }
         }
         return nestedKeys;
-    }
-
-    /** Bytes a key list takes in a frame. */
-    private static long keyBytes(final List<String> keys)
-    {
-        long bytes = 4;
-        for (final String key : keys)
-        {
-            bytes += 4 + key.length();
-        }
-        return bytes;
     }
 }

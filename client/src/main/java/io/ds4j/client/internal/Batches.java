@@ -2,15 +2,14 @@ package io.ds4j.client.internal;
 
 import io.ds4j.common.DsException;
 import io.ds4j.common.StatusCode;
-import io.ds4j.common.protocol.BodyReader;
-import io.ds4j.common.protocol.BodyWriter;
+import io.ds4j.common.protocol.BatchCodec;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * How the SDK writes key lists and reads batch answers (docs/protocol.md 4.1): batch calls return the keys that
- * failed and throw only when every key failed, with the first failure's code.
+ * What the SDK makes of batch answers (docs/protocol.md 4.1; the bytes are {@link BatchCodec}'s): batch calls return
+ * the keys that failed and throw only when every key failed, with the first failure's code. And the size checks
+ * made before anything is sent.
  */
 public final class Batches
 {
@@ -21,37 +20,9 @@ public final class Batches
     {
     }
 
-    /** One failed key of a batch with the worker's reason. */
-    public record Failure(String key, StatusCode code, String message)
-    {
-    }
-
-    public static void writeKeys(final BodyWriter out, final List<String> keys)
-    {
-        out.putInt(keys.size());
-        for (final String key : keys)
-        {
-            out.putString(key);
-        }
-    }
-
-    public static List<Failure> readFailures(final BodyReader in)
-    {
-        final int count = in.getCount(12, Integer.MAX_VALUE);
-        if (count == 0)
-        {
-            return List.of();
-        }
-        final List<Failure> failures = new ArrayList<>(count);
-        for (int i = 0; i < count; i++)
-        {
-            failures.add(new Failure(in.getString(), StatusCode.of(in.getInt()), in.getString()));
-        }
-        return failures;
-    }
-
     /** The failed keys; throws with the first failure's code when all {@code total} keys failed. */
-    public static List<String> failedKeys(final List<Failure> failures, final int total, final String operation)
+    public static List<String> failedKeys(final List<BatchCodec.Failure> failures, final int total,
+        final String operation)
     {
         if (failures.isEmpty())
         {
@@ -59,11 +30,11 @@ public final class Batches
         }
         if (failures.size() == total)
         {
-            final Failure first = failures.getFirst();
+            final BatchCodec.Failure first = failures.getFirst();
             throw new DsException(first.code(), operation + " failed for all " + total + " keys; first: "
                 + first.key() + ": " + first.message());
         }
-        return failures.stream().map(Failure::key).toList();
+        return failures.stream().map(BatchCodec.Failure::key).toList();
     }
 
     /** Throws NOT_FOUND when no element of {@code found} is there; {@code noun} is "key" or "object". */

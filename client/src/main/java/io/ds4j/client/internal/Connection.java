@@ -4,9 +4,12 @@ import io.ds4j.common.DsException;
 import io.ds4j.common.StatusCode;
 import io.ds4j.common.protocol.BodyReader;
 import io.ds4j.common.protocol.BodyWriter;
+import io.ds4j.common.protocol.CreatedRegion;
 import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.FramedChannel;
 import io.ds4j.common.protocol.ProtocolException;
+import io.ds4j.common.protocol.StatusCodec;
+import io.ds4j.common.protocol.ValueEntry;
 
 import java.io.IOException;
 
@@ -19,6 +22,9 @@ public final class Connection
     /** System.nanoTime() by which the current request must be answered, 0 while idle; watched by the link. */
     private volatile long deadlineNanos;
     private volatile boolean timedOut;
+    /** Reusable decoders of reply entries, like the channel's reader: reading a reply allocates none. */
+    private final ValueEntry entry = new ValueEntry();
+    private final CreatedRegion region = new CreatedRegion();
 
     Connection(final FramedChannel channel, final long epoch)
     {
@@ -29,6 +35,18 @@ public final class Connection
     long epoch()
     {
         return epoch;
+    }
+
+    /** The decoder of KV_GET and OBJ_GET entries of this connection's current reply. */
+    public ValueEntry entry()
+    {
+        return entry;
+    }
+
+    /** The decoder of KV_CREATE items and OBJ_CREATE replies of this connection's current reply. */
+    public CreatedRegion region()
+    {
+        return region;
     }
 
     /** Starts a request frame. */
@@ -66,11 +84,7 @@ public final class Connection
                 throw new IOException("worker answered correlation " + response.correlationId() + ", expected "
                     + expected);
             }
-            final int status = response.getInt();
-            if (status != 0)
-            {
-                throw new DsException(StatusCode.of(status), response.getString());
-            }
+            StatusCodec.readStatus(response);
             channel.shrinkIfLarge();
             return response;
         }

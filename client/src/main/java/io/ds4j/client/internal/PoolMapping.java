@@ -2,6 +2,7 @@ package io.ds4j.client.internal;
 
 import io.ds4j.common.DsException;
 import io.ds4j.common.StatusCode;
+import io.ds4j.common.protocol.HelloCodec;
 import io.ds4j.common.shm.ObjectHeader;
 import io.ds4j.common.shm.SegmentFiles;
 import io.ds4j.common.shm.SegmentHeader;
@@ -19,11 +20,6 @@ import java.util.List;
  */
 public final class PoolMapping
 {
-    /** One segment of the pool, as HELLO described it. */
-    public record SegmentInfo(int index, String path, long size)
-    {
-    }
-
     private final long generation;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment[] segments;
@@ -39,7 +35,7 @@ public final class PoolMapping
      * Maps every segment and checks its header belongs to {@code generation}; null when the files cannot be
      * opened here (the worker is on another host, or its files are not readable by this user).
      */
-    public static PoolMapping tryMap(final long generation, final List<SegmentInfo> infos)
+    public static PoolMapping tryMap(final long generation, final List<HelloCodec.Segment> infos)
     {
         if (infos.isEmpty())
         {
@@ -48,7 +44,7 @@ public final class PoolMapping
         final PoolMapping mapping = new PoolMapping(generation, new MemorySegment[infos.size()]);
         try
         {
-            for (final SegmentInfo info : infos)
+            for (final HelloCodec.Segment info : infos)
             {
                 final MemorySegment segment = SegmentFiles.map(Path.of(info.path()), mapping.arena);
                 if (segment.byteSize() != info.size() || SegmentHeader.magic(segment) != SegmentHeader.MAGIC

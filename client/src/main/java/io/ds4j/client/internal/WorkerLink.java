@@ -3,10 +3,12 @@ package io.ds4j.client.internal;
 import io.ds4j.client.ConnectOptions;
 import io.ds4j.common.DsException;
 import io.ds4j.common.StatusCode;
+import io.ds4j.common.protocol.AllocationIdsCodec;
 import io.ds4j.common.protocol.BodyReader;
-import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.FramedChannel;
+import io.ds4j.common.protocol.HelloCodec;
+import io.ds4j.common.protocol.LatchCodec;
 import io.ds4j.common.protocol.MessageType;
 import io.ds4j.common.protocol.ProtocolException;
 
@@ -50,12 +52,6 @@ public final class WorkerLink implements AutoCloseable
     public interface Call<T>
     {
         T run(Connection connection, State state) throws IOException;
-    }
-
-    private record HelloReply(long clientId, long generation, String workerAddress, String unixSocketPath,
-        int inlineThreshold, int heartbeatIntervalMs, int clientDeadTimeoutS, int reconnectWaitS, int maxFrameLength,
-        boolean sharedMemory, List<PoolMapping.SegmentInfo> segments)
-    {
     }
 
     private final ConnectOptions options;
@@ -128,7 +124,7 @@ public final class WorkerLink implements AutoCloseable
         final Connection tcp = new Connection(openTcp(), epoch);
         Connection first = null;
         PoolMapping mapping = null;
-        final HelloReply reply;
+        final HelloCodec.Reply reply;
         try
         {
             reply = hello(tcp, previousClientId, false);
@@ -143,7 +139,7 @@ public final class WorkerLink implements AutoCloseable
             if (mapping != null)
             {
                 final Connection unix = new Connection(openUnix(reply.unixSocketPath()), epoch);
-                final HelloReply shared = hello(unix, reply.clientId(), true);
+                final HelloCodec.Reply shared = hello(unix, reply.clientId(), true);
                 if (shared.sharedMemory() && shared.clientId() == reply.clientId()
                     && shared.generation() == reply.generation())
                 {
@@ -179,7 +175,7 @@ public final class WorkerLink implements AutoCloseable
             previousMapping.close();
         }
         final int reconnectWaitMs = options.reconnectWaitMs() >= 0 ? options.reconnectWaitMs()
-            : reply.reconnectWaitS() * 1000;
+            : reply.clientReconnectWaitS() * 1000;
         state = new State(epoch, reply.clientId(), reply.generation(), reply.workerAddress(), mapping,
             reply.unixSocketPath(), reply.inlineThreshold(), reply.heartbeatIntervalMs(), reconnectWaitMs,
             reply.maxFrameLength());
@@ -267,11 +263,11 @@ public final class WorkerLink implements AutoCloseable
         }
     }
 
-    private HelloReply hello(final Connection connection, final long clientId, final boolean wantsSharedMemory)
+    private HelloCodec.Reply hello(final Connection connection, final long clientId, final boolean wantsSharedMemory)
         throws IOException
     {
-        connection.begin(MessageType.HELLO).putInt(MessageType.PROTOCOL_VERSION).putLong(pid).putLong(processStartMs)
-            .putLong(clientId).putBoolean(wantsSharedMemory);
+        HelloCodec.writeRequest(connection.begin(MessageType.HELLO),
+            new HelloCodec.Request(pid, processStartMs, clientId, wantsSharedMemory));
         open.add(connection);
         final BodyReader reply;
         try
@@ -282,26 +278,9 @@ public final class WorkerLink implements AutoCloseable
         {
             open.remove(connection);
         }
-        final long id = reply.getLong();
-        final long generation = reply.getLong();
-        reply.getLong(); // worker pid: informational
-        final String address = reply.getString();
-        final String unixPath = reply.getString();
-        final int threshold = reply.getInt();
-        final int heartbeatMs = reply.getInt();
-        final int deadTimeoutS = reply.getInt();
-        final int reconnectS = reply.getInt();
-        final int maxFrame = reply.getInt();
-        final boolean shared = reply.getBoolean();
-        final int segmentCount = reply.getCount(16, 1024);
-        final List<PoolMapping.SegmentInfo> segments = new ArrayList<>(segmentCount);
-        for (int i = 0; i < segmentCount; i++)
-        {
-            segments.add(new PoolMapping.SegmentInfo(reply.getInt(), reply.getString(), reply.getLong()));
-        }
-        connection.maxFrameLength(maxFrame);
-        return new HelloReply(id, generation, address, unixPath, threshold, heartbeatMs, deadTimeoutS, reconnectS,
-            maxFrame, shared, segments);
+        final HelloCodec.Reply hello = HelloCodec.readReply(reply);
+        connection.maxFrameLength(hello.maxFrameLength());
+        return hello;
     }
 
     /** A connection of the current session, new or idle. */
@@ -328,7 +307,7 @@ public final class WorkerLink implements AutoCloseable
             : openTcp(), current.epoch());
         try
         {
-            final HelloReply reply = hello(connection, current.clientId(), current.sharedMemory());
+            final HelloCodec.Reply reply = hello(connection, current.clientId(), current.sharedMemory());
             if (reply.clientId() != current.clientId() || reply.generation() != current.generation()
                 || reply.sharedMemory() != current.sharedMemory())
             {
@@ -497,13 +476,20 @@ public final class WorkerLink implements AutoCloseable
         }
         try
         {
+            final long[] ids = new long[taken.size()];
             for (final short type : new short[] {MessageType.RELEASE, MessageType.KV_ABORT})
             {
-                final long count = taken.stream().filter(n -> n.type() == type).count();
+                int count = 0;
+                for (final Notice each : taken)
+                {
+                    if (each.type() == type)
+                    {
+                        ids[count++] = each.allocationId();
+                    }
+                }
                 if (count > 0)
                 {
-                    final BodyWriter out = connection.beginNoReply(type).putInt((int) count);
-                    taken.stream().filter(n -> n.type() == type).forEach(n -> out.putLong(n.allocationId()));
+                    AllocationIdsCodec.write(connection.beginNoReply(type), ids, count);
                     connection.send();
                 }
             }
@@ -541,7 +527,7 @@ public final class WorkerLink implements AutoCloseable
             {
                 if (s.mapping() == mapping)
                 {
-                    connection.beginNoReply(type).putInt(1).putLong(allocationId);
+                    AllocationIdsCodec.write(connection.beginNoReply(type), allocationId);
                     connection.send();
                 }
                 return null;
@@ -573,7 +559,7 @@ public final class WorkerLink implements AutoCloseable
             {
                 try
                 {
-                    watch.beginNoReply(type).putLong(allocationId).putByte(kind);
+                    LatchCodec.writeRequest(watch.beginNoReply(type), allocationId, kind);
                     watch.send();
                     return;
                 }
@@ -589,7 +575,7 @@ public final class WorkerLink implements AutoCloseable
             {
                 if (s.mapping() == mapping)
                 {
-                    connection.beginNoReply(type).putLong(allocationId).putByte(kind);
+                    LatchCodec.writeRequest(connection.beginNoReply(type), allocationId, kind);
                     connection.send();
                 }
                 return null;

@@ -1,6 +1,9 @@
 package io.ds4j.common.protocol;
 
-/** Message types of the client-worker protocol; the body of each is specified in docs/protocol.md. */
+/**
+ * Message types of the client-worker protocol. The body of each is specified in docs/protocol.md and encoded and
+ * decoded by one codec class of this package, named in its section (e.g. {@link KvGetCodec} for {@link #KV_GET}).
+ */
 public final class MessageType
 {
     public static final short HELLO = 1;
@@ -31,13 +34,6 @@ public final class MessageType
     public static final short OBJ_DEC_REF = 45;
     public static final short OBJ_QUERY_REF = 46;
     public static final short OBJ_RELEASE_REFS = 47;
-
-    /** OBJ_PUBLISH / OBJ_PUT flag bit: seal the object once published. */
-    public static final int OBJ_FLAG_SEAL = 1;
-    /** OBJ_PUBLISH flag bit: the client keeps no view of the published object (a put through the pool). */
-    public static final int OBJ_FLAG_DROP_VIEW = 2;
-    /** OBJ_GET entry flag bit: the object is sealed. */
-    public static final int OBJ_ENTRY_SEALED = 1;
 
     /** A client took a latch in an object header (no reply): the worker undoes it if the client dies. */
     public static final short LATCH_HELD = 50;

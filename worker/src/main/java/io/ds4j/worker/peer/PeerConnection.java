@@ -6,6 +6,7 @@ import io.ds4j.common.protocol.BodyReader;
 import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.FramedChannel;
+import io.ds4j.common.protocol.StatusCodec;
 import io.ds4j.common.protocol.peer.FetchCodec;
 import io.ds4j.common.protocol.peer.PeerHelloCodec;
 import io.ds4j.common.protocol.peer.PeerMessageType;
@@ -89,11 +90,7 @@ final class PeerConnection implements Closeable
             channel.send();
             final SocketChannel connected = socket;
             final BodyReader reply = withTimeout(connected, timeoutMs, channel::receive);
-            final int status = reply.getInt();
-            if (status != 0)
-            {
-                throw new DsException(StatusCode.of(status), reply.getString());
-            }
+            StatusCodec.readStatus(reply);
             final String answered = PeerHelloCodec.readReply(reply);
             if (!answered.equals(peer))
             {
@@ -259,7 +256,7 @@ final class PeerConnection implements Closeable
     private void complete(final BodyReader reply, final Pending request) throws IOException
     {
         final int status = reply.getInt();
-        if (status != 0)
+        if (status != StatusCodec.OK)
         {
             final String message = reply.getString();
             if (request != null)

@@ -8,6 +8,7 @@ import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.FramedChannel;
 import io.ds4j.common.protocol.ProtocolException;
+import io.ds4j.common.protocol.StatusCodec;
 import io.ds4j.common.protocol.peer.FetchCodec;
 import io.ds4j.common.protocol.peer.KeyCodec;
 import io.ds4j.common.protocol.peer.KeyVersionCodec;
@@ -70,7 +71,7 @@ public final class PeerService implements AutoCloseable
         {
             peer = PeerHelloCodec.readRequest(hello);
             PeerHelloCodec.writeReply(channel.writer().beginResponse(PeerMessageType.PEER_HELLO,
-                hello.correlationId(), 0), self);
+                hello.correlationId(), StatusCodec.OK), self);
             channel.send();
             while (true)
             {
@@ -248,7 +249,7 @@ public final class PeerService implements AutoCloseable
         return () ->
         {
             Consumer<BodyWriter> body;
-            int status = 0;
+            int status = StatusCodec.OK;
             String error = null;
             try
             {
@@ -316,7 +317,7 @@ public final class PeerService implements AutoCloseable
             lock.lock();
             try
             {
-                final BodyWriter out = channel.writer().beginResponse(PeerMessageType.FETCH, id, 0);
+                final BodyWriter out = channel.writer().beginResponse(PeerMessageType.FETCH, id, StatusCodec.OK);
                 if (value == null)
                 {
                     FetchCodec.writeMissing(out);

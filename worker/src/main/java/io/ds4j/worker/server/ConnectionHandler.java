@@ -6,12 +6,23 @@ import io.ds4j.common.ExistenceOpt;
 import io.ds4j.common.KeyRules;
 import io.ds4j.common.StatusCode;
 import io.ds4j.common.WriteMode;
+import io.ds4j.common.protocol.AllocationIdsCodec;
+import io.ds4j.common.protocol.BatchCodec;
 import io.ds4j.common.protocol.BodyReader;
 import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.FramedChannel;
+import io.ds4j.common.protocol.HelloCodec;
+import io.ds4j.common.protocol.KvCreateCodec;
+import io.ds4j.common.protocol.KvDeleteCodec;
+import io.ds4j.common.protocol.KvExistCodec;
+import io.ds4j.common.protocol.KvExpireCodec;
+import io.ds4j.common.protocol.KvGetCodec;
+import io.ds4j.common.protocol.KvPublishCodec;
+import io.ds4j.common.protocol.KvSetCodec;
 import io.ds4j.common.protocol.MessageType;
 import io.ds4j.common.protocol.ProtocolException;
+import io.ds4j.common.protocol.StatusCodec;
 import io.ds4j.common.protocol.peer.PeerMessageType;
 import io.ds4j.worker.kv.KvService;
 import io.ds4j.worker.kv.SetParams;
@@ -24,14 +35,15 @@ import org.slf4j.LoggerFactory;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Serves one client connection on its own thread: reads a frame, executes it, answers, in order. Bodies are
- * specified in docs/protocol.md. A malformed frame closes this connection with a logged reason; nothing else is
- * affected.
+ * specified in docs/protocol.md and encoded and decoded by the codecs of {@code io.ds4j.common.protocol}, whose
+ * reusable decoders this handler keeps, one of each, for its connection. A malformed frame closes this connection
+ * with a logged reason; nothing else is affected.
  */
 final class ConnectionHandler implements Runnable
 {
@@ -48,6 +60,12 @@ final class ConnectionHandler implements Runnable
     /** Whether this connection (a Unix socket whose client mapped the pool) exchanges values through the pool. */
     private boolean sharedMemory;
     private final List<String> keys = new ArrayList<>();
+    private final KvSetCodec.Request<SetParams> setRequest = new KvSetCodec.Request<>();
+    private final KvCreateCodec.Request<SetParams> createRequest = new KvCreateCodec.Request<>();
+    private final KvGetCodec.Request getRequest = new KvGetCodec.Request();
+    private final KvExpireCodec.Request expireRequest = new KvExpireCodec.Request();
+    private final BatchCodec.FailedKeys failed = new BatchCodec.FailedKeys();
+    private final Predicate<String> exists;
     /** The object messages of this connection; null when the worker runs without the object interface. */
     private final ObjectRequests objects;
 
@@ -56,6 +74,7 @@ final class ConnectionHandler implements Runnable
     {
         this.server = server;
         this.kv = server.kv();
+        this.exists = kv::exists;
         this.channel = channel;
         this.unixSocket = unixSocket;
         this.peer = peer;
@@ -178,12 +197,12 @@ final class ConnectionHandler implements Runnable
         catch (final DsException e)
         {
             request.skipRest();
-            out.beginResponse(type, correlation, e.code().value()).putString(e.detail());
+            StatusCodec.writeError(out, type, correlation, e.code(), e.detail());
         }
         catch (final InterruptedException e)
         {
             Thread.currentThread().interrupt();
-            out.beginResponse(type, correlation, StatusCode.SHUTTING_DOWN.value()).putString("worker is stopping");
+            StatusCodec.writeError(out, type, correlation, StatusCode.SHUTTING_DOWN, "worker is stopping");
         }
         if (request.expectsReply())
         {
@@ -203,76 +222,64 @@ final class ConnectionHandler implements Runnable
 
     private void hello(final BodyReader request, final BodyWriter out)
     {
-        // the version comes first and is checked before anything else, so any later HELLO layout gets status 28
-        final int version = request.getInt();
-        if (version != MessageType.PROTOCOL_VERSION)
-        {
-            throw new DsException(StatusCode.CLIENT_WORKER_VERSION_MISMATCH, "client speaks protocol " + version
-                + ", this worker speaks " + MessageType.PROTOCOL_VERSION + "; use a matching ds4j client");
-        }
-        final long pid = request.getLong();
-        final long processStartMs = request.getLong();
-        final long clientId = request.getLong();
-        final boolean wantsSharedMemory = request.getBoolean();
+        final HelloCodec.Request hello = HelloCodec.readRequest(request);
         if (session != null)
         {
             throw new ProtocolException("HELLO sent twice on one connection");
         }
-        session = server.sessions().join(clientId, pid, processStartMs);
+        session = server.sessions().join(hello.clientId(), hello.pid(), hello.processStartMs());
         session.attach(channel);
         if (unixSocket)
         {
             session.markLocal();
         }
-        sharedMemory = wantsSharedMemory && unixSocket && server.sharedMemoryEnabled();
+        sharedMemory = hello.wantsSharedMemory() && unixSocket && server.sharedMemoryEnabled();
         channel.maxFrameLength(server.maxFrameLength());
-        out.beginResponse(MessageType.HELLO, request.correlationId(), 0)
-            .putLong(session.clientId())
-            .putLong(server.generation())
-            .putLong(ProcessHandle.current().pid())
-            .putString(server.workerAddress())
-            .putString(server.sharedMemoryEnabled() ? server.unixSocketPath() : "")
-            .putInt(server.inlineThreshold())
-            .putInt(server.config().heartbeatIntervalMs())
-            .putInt(server.config().clientDeadTimeoutS())
-            .putInt(server.config().clientReconnectWaitS())
-            .putInt(server.maxFrameLength())
-            .putBoolean(sharedMemory);
+        final List<HelloCodec.Segment> segments;
         if (server.sharedMemoryEnabled())
         {
             final SharedPool pool = kv.store().pool();
-            out.putInt(1).putInt(0).putString(pool.path().toString()).putLong(pool.segment().byteSize());
+            segments = List.of(new HelloCodec.Segment(0, pool.path().toString(), pool.segment().byteSize()));
         }
         else
         {
-            out.putInt(0);
+            segments = List.of();
         }
+        out.beginResponse(MessageType.HELLO, request.correlationId(), 0);
+        HelloCodec.writeReply(out, new HelloCodec.Reply(session.clientId(), server.generation(),
+            ProcessHandle.current().pid(), server.workerAddress(),
+            server.sharedMemoryEnabled() ? server.unixSocketPath() : "", server.inlineThreshold(),
+            server.config().heartbeatIntervalMs(), server.config().clientDeadTimeoutS(),
+            server.config().clientReconnectWaitS(), server.maxFrameLength(), sharedMemory, segments));
     }
 
-    private static SetParams readParams(final BodyReader request)
+    /** KV_CREATE's parameters: those of a set, without NX (as upstream). */
+    private static SetParams createParams(final WriteMode writeMode, final ExistenceOpt existence,
+        final CacheType cacheType, final int ttlSecond)
     {
-        final WriteMode writeMode = WriteMode.of(request.getByte());
-        final ExistenceOpt existence = ExistenceOpt.of(request.getByte());
-        final CacheType cacheType = CacheType.of(request.getByte());
-        return new SetParams(writeMode, existence, cacheType, request.getInt());
+        final SetParams params = new SetParams(writeMode, existence, cacheType, ttlSecond);
+        if (params.existence() == ExistenceOpt.NX)
+        {
+            throw new DsException(StatusCode.INVALID, "mcreate does not support ExistenceOpt.NX (as upstream)");
+        }
+        return params;
     }
 
     private void set(final BodyReader request, final BodyWriter out)
     {
-        final SetParams params = readParams(request);
-        final int count = Batches.setBatchCount(request, 8);
-        final Batches.FailedKeys failed = new Batches.FailedKeys(out, request.correlationId(), MessageType.KV_SET);
-        for (int i = 0; i < count; i++)
+        setRequest.read(request, SetParams::new);
+        out.beginResponse(MessageType.KV_SET, request.correlationId(), 0);
+        failed.begin(out);
+        for (int i = 0; i < setRequest.count(); i++)
         {
-            final String key = request.getString();
-            final MemorySegment value = request.getBytesInPlace();
+            setRequest.next();
             try
             {
-                kv.set(key, value, params);
+                kv.set(setRequest.key(), setRequest.value(), setRequest.params());
             }
             catch (final DsException e)
             {
-                failed.add(key, e);
+                failed.add(setRequest.key(), e);
             }
         }
         failed.finish();
@@ -285,41 +292,38 @@ final class ConnectionHandler implements Runnable
             throw new DsException(StatusCode.NOT_SUPPORTED, "KV_CREATE needs a shared-memory session;"
                 + " a client over TCP sends values inline");
         }
-        final SetParams params = readParams(request);
-        if (params.existence() == ExistenceOpt.NX)
+        createRequest.read(request, ConnectionHandler::createParams);
+        out.beginResponse(MessageType.KV_CREATE, request.correlationId(), 0);
+        KvCreateCodec.writeReplyCount(out, createRequest.count());
+        for (int i = 0; i < createRequest.count(); i++)
         {
-            throw new DsException(StatusCode.INVALID, "mcreate does not support ExistenceOpt.NX (as upstream)");
-        }
-        final int count = Batches.setBatchCount(request, 12);
-        out.beginResponse(MessageType.KV_CREATE, request.correlationId(), 0).putInt(count);
-        for (int i = 0; i < count; i++)
-        {
-            final String key = request.getString();
-            final long size = request.getLong();
+            createRequest.next();
+            final String key = createRequest.key();
             try
             {
-                final StoredObject object = kv.create(key, size);
-                if (!session.addPending(new ClientSession.Pending(key, object, params)))
+                final StoredObject object = kv.create(key, createRequest.size());
+                if (!session.addPending(new ClientSession.Pending(key, object, createRequest.params())))
                 {
                     object.release();
                     throw new DsException(StatusCode.CLIENT_WORKER_DISCONNECT, "session was reclaimed");
                 }
-                out.putInt(0).putLong(object.allocationId()).putInt(object.segmentIndex()).putLong(object.dataOffset());
+                KvCreateCodec.writeCreated(out, object.allocationId(), object.segmentIndex(), object.dataOffset());
             }
             catch (final DsException e)
             {
-                out.putInt(e.code().value()).putString(e.detail());
+                KvCreateCodec.writeFailed(out, e);
             }
         }
     }
 
     private void publish(final BodyReader request, final BodyWriter out)
     {
-        final int count = Batches.setBatchCount(request, 8);
-        final Batches.FailedKeys failed = new Batches.FailedKeys(out, request.correlationId(), MessageType.KV_PUBLISH);
+        final int count = KvPublishCodec.readCount(request);
+        out.beginResponse(MessageType.KV_PUBLISH, request.correlationId(), 0);
+        failed.begin(out);
         for (int i = 0; i < count; i++)
         {
-            final long allocationId = request.getLong();
+            final long allocationId = AllocationIdsCodec.readId(request);
             final ClientSession.Pending created = session.takePending(allocationId);
             if (created == null && session.wasPublished(allocationId))
             {
@@ -327,8 +331,9 @@ final class ConnectionHandler implements Runnable
             }
             if (created == null)
             {
-                failed.add("#" + allocationId, new DsException(StatusCode.BUFFER_DEPRECATED, "buffer "
-                    + allocationId + " is not a pending buffer of this client (published, aborted or reclaimed)"));
+                failed.add(KvPublishCodec.unknownIdKey(allocationId), new DsException(StatusCode.BUFFER_DEPRECATED,
+                    "buffer " + allocationId + " is not a pending buffer of this client (published, aborted or"
+                    + " reclaimed)"));
                 continue;
             }
             try
@@ -347,10 +352,10 @@ final class ConnectionHandler implements Runnable
 
     private void abort(final BodyReader request)
     {
-        final int count = request.getCount(8, Integer.MAX_VALUE);
+        final int count = AllocationIdsCodec.readCount(request);
         for (int i = 0; i < count; i++)
         {
-            final ClientSession.Pending created = session.takePending(request.getLong());
+            final ClientSession.Pending created = session.takePending(AllocationIdsCodec.readId(request));
             if (created != null)
             {
                 created.object().release();
@@ -360,16 +365,16 @@ final class ConnectionHandler implements Runnable
 
     private void get(final BodyReader request, final BodyWriter out) throws InterruptedException
     {
-        final long subTimeoutMs = request.getLong();
-        final boolean views = request.getBoolean();
-        Batches.readKeys(request, keys);
-        final Value[] found = kv.get(keys, subTimeoutMs);
+        getRequest.read(request);
+        final boolean views = getRequest.views();
+        final Value[] found = kv.get(getRequest.keys(), getRequest.subTimeoutMs());
         // every found value holds a reference for us: each is pinned for the client or released exactly once,
         // also when the response fails half-way
         int next = 0;
         try
         {
-            out.beginResponse(MessageType.KV_GET, request.correlationId(), 0).putInt(found.length);
+            out.beginResponse(MessageType.KV_GET, request.correlationId(), 0);
+            KvGetCodec.writeEntryCount(out, found.length);
             final int threshold = server.inlineThreshold();
             final long limit = server.maxFrameLength();
             while (next < found.length)
@@ -378,20 +383,20 @@ final class ConnectionHandler implements Runnable
                 final StoredObject pooled = value == null ? null : value.pooled();
                 if (value == null)
                 {
-                    out.putByte(0);
+                    KvGetCodec.writeMissing(out);
                     next++;
                 }
                 else if (sharedMemory && pooled != null && (views || pooled.dataSize() > threshold)
                     && session.pin(pooled))
                 {
                     next++;
-                    out.putByte(2).putLong(pooled.allocationId()).putInt(pooled.segmentIndex())
-                        .putLong(pooled.dataOffset()).putLong(pooled.dataSize());
+                    KvGetCodec.writeView(out, pooled.allocationId(), pooled.segmentIndex(), pooled.dataOffset(),
+                        pooled.dataSize());
                 }
                 else
                 {
                     // inline: small values, TCP clients, and values served from disk because the pool was full
-                    if (out.length() + 5L + value.size() > limit)
+                    if (out.length() + (long) KvGetCodec.INLINE_ENTRY_OVERHEAD + value.size() > limit)
                     {
                         throw new DsException(StatusCode.INVALID, "the values of this get add up to more than the "
                             + limit + " bytes one response can carry; get fewer keys at once");
@@ -399,7 +404,7 @@ final class ConnectionHandler implements Runnable
                     next++;
                     try
                     {
-                        out.putByte(1).putBytes(value.data());
+                        KvGetCodec.writeInline(out, value.data());
                     }
                     finally
                     {
@@ -422,17 +427,18 @@ final class ConnectionHandler implements Runnable
 
     private void release(final BodyReader request)
     {
-        final int count = request.getCount(8, Integer.MAX_VALUE);
+        final int count = AllocationIdsCodec.readCount(request);
         for (int i = 0; i < count; i++)
         {
-            session.release(request.getLong());
+            session.release(AllocationIdsCodec.readId(request));
         }
     }
 
     private void delete(final BodyReader request, final BodyWriter out)
     {
-        Batches.readKeys(request, keys);
-        final Batches.FailedKeys failed = new Batches.FailedKeys(out, request.correlationId(), MessageType.KV_DELETE);
+        KvDeleteCodec.readRequest(request, keys);
+        out.beginResponse(MessageType.KV_DELETE, request.correlationId(), 0);
+        failed.begin(out);
         for (final String key : keys)
         {
             try
@@ -449,33 +455,25 @@ final class ConnectionHandler implements Runnable
 
     private void exist(final BodyReader request, final BodyWriter out)
     {
-        Batches.readKeys(request, keys);
+        KvExistCodec.readRequest(request, keys);
         for (final String key : keys)
         {
             KeyRules.check(key);
         }
-        out.beginResponse(MessageType.KV_EXIST, request.correlationId(), 0).putInt(keys.size());
-        for (final String key : keys)
-        {
-            out.putBoolean(kv.exists(key));
-        }
+        out.beginResponse(MessageType.KV_EXIST, request.correlationId(), 0);
+        KvExistCodec.writeReply(out, keys, exists);
     }
 
     private void expire(final BodyReader request, final BodyWriter out)
     {
-        final int ttlSecond = request.getInt();
-        if (ttlSecond < 0)
-        {
-            throw new DsException(StatusCode.INVALID, "ttl_second must be 0 (never expires) or positive, not "
-                + ttlSecond);
-        }
-        Batches.readKeys(request, keys);
-        final Batches.FailedKeys failed = new Batches.FailedKeys(out, request.correlationId(), MessageType.KV_EXPIRE);
-        for (final String key : keys)
+        expireRequest.read(request);
+        out.beginResponse(MessageType.KV_EXPIRE, request.correlationId(), 0);
+        failed.begin(out);
+        for (final String key : expireRequest.keys())
         {
             try
             {
-                kv.expire(key, ttlSecond);
+                kv.expire(key, expireRequest.ttlSecond());
             }
             catch (final DsException e)
             {
