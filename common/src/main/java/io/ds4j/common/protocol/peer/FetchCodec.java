@@ -5,7 +5,7 @@ import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.ProtocolException;
 
 /**
- * {@code FETCH} (docs/protocol.md 7.7). Request: key (string), version (long). Reply: found (bool); when found,
+ * {@code FETCH} (docs/protocol.md 13.7). Request: key (string), version (long). Reply: found (bool); when found,
  * flags (byte: bit 0 written through the object interface, bit 1 sealed) and the size (long). The reply frame is
  * followed on the socket by exactly {@code size} raw bytes, the value, which are not part of the frame: the sender
  * streams them from its segment file (sendfile) and the receiver reads them straight into its pool.

@@ -4,7 +4,7 @@ import io.ds4j.common.protocol.BodyReader;
 import io.ds4j.common.protocol.BodyWriter;
 
 /**
- * The body of the one-key owner calls (docs/protocol.md 7.6): {@code OWNER_DELETE} and {@code OWNER_EXISTS} (key),
+ * The body of the one-key owner calls (docs/protocol.md 13.6): {@code OWNER_DELETE} and {@code OWNER_EXISTS} (key),
  * {@code OWNER_EXPIRE} (key, ttl seconds as an int). Reply: a bool (existed, exists, was found).
  */
 public final class KeyCodec

@@ -8,7 +8,7 @@ import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.ProtocolException;
 
 /**
- * A {@link KeyMeta} inside a peer body (docs/protocol.md 7.2): version (long), size (long), write mode (byte),
+ * A {@link KeyMeta} inside a peer body (docs/protocol.md 13.2): version (long), size (long), write mode (byte),
  * consistency (byte), expiry in epoch ms (long, 0 = none), primary address (string).
  */
 public final class KeyMetaCodec

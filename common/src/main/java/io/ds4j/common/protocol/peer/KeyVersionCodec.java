@@ -4,7 +4,7 @@ import io.ds4j.common.protocol.BodyReader;
 import io.ds4j.common.protocol.BodyWriter;
 
 /**
- * The body shared by the messages about one version of a key at one worker (docs/protocol.md 7.5):
+ * The body shared by the messages about one version of a key at one worker (docs/protocol.md 13.5):
  * {@code OWNER_ADD_COPY}, {@code OWNER_REMOVE_COPY}, {@code OWNER_DROPPED} (key, version, holder),
  * {@code HOLDER_RETIRE} (key, version, and the reason's ordinal in the holder field's place as a byte) and
  * {@code HOLDER_EXPIRY} (key, version, expiry ms). Replies: a bool for OWNER_ADD_COPY, empty for the others.

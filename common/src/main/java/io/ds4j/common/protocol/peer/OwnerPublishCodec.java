@@ -7,7 +7,7 @@ import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.ProtocolException;
 
 /**
- * {@code OWNER_PUBLISH} (docs/protocol.md 7.3). Request: key (string), existence (byte), {@link KeyMetaCodec key
+ * {@code OWNER_PUBLISH} (docs/protocol.md 13.3). Request: key (string), existence (byte), {@link KeyMetaCodec key
  * metadata}. Reply: the outcome (byte: 0 PUBLISHED, 1 CREATED, 2 KEPT_EXISTING, 3 OUTDATED).
  */
 public final class OwnerPublishCodec

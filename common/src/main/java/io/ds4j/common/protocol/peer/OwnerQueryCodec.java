@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code OWNER_QUERY} (docs/protocol.md 7.4). Request: subscribe timeout in ms (long), a count, the keys (strings).
+ * {@code OWNER_QUERY} (docs/protocol.md 13.4). Request: subscribe timeout in ms (long), a count, the keys (strings).
  * Reply: a count, then per key a presence byte (0 missing, 1 present) followed, when present, by its
  * {@link KeyMetaCodec key metadata}.
  */

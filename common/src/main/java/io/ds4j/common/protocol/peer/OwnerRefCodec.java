@@ -5,7 +5,7 @@ import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.ProtocolException;
 
 /**
- * {@code OWNER_REF} (docs/protocol.md 7.8). Request: key (string), holder (string), operation (byte: 0 increase,
+ * {@code OWNER_REF} (docs/protocol.md 13.8). Request: key (string), holder (string), operation (byte: 0 increase,
  * 1 decrease, 2 release all), must exist (bool). Reply: the holder's count before (long) and after (long), and the
  * key's holders left (int). {@code OWNER_REF_COUNT}: request key (string), reply the holders (int).
  */

@@ -6,7 +6,7 @@ import io.ds4j.common.protocol.BodyReader;
 import io.ds4j.common.protocol.BodyWriter;
 
 /**
- * {@code PEER_HELLO} (docs/protocol.md 7.1). Request: the peer protocol version (int), the caller's worker address
+ * {@code PEER_HELLO} (docs/protocol.md 13.1). Request: the peer protocol version (int), the caller's worker address
  * (string). Reply: the answering worker's address (string), so a caller that dialled a stale address notices.
  */
 public final class PeerHelloCodec

@@ -1,7 +1,7 @@
 package io.ds4j.common.protocol.peer;
 
 /**
- * Message types of the worker-to-worker link (docs/protocol.md, section 7). Same framing as the client protocol,
+ * Message types of the worker-to-worker link (docs/protocol.md, section 13). Same framing as the client protocol,
  * on the same TCP port: a connection whose first frame is {@link #PEER_HELLO} is a peer link, and on it only these
  * types are accepted.
  */
