@@ -12,7 +12,6 @@ import io.ds4j.worker.meta.MetadataOwner;
 import io.ds4j.worker.meta.MetadataOwner.RefChange;
 import io.ds4j.worker.meta.MetadataOwner.RefOp;
 import io.ds4j.worker.store.LocalCopies;
-import io.ds4j.worker.server.ClientSession;
 import io.ds4j.worker.store.Removal;
 import io.ds4j.worker.store.StoreEntry;
 import io.ds4j.worker.store.StoredObject;
@@ -55,6 +54,14 @@ public final class ObjectService
     public static final int MAX_NESTED_KEYS = KeyRules.MAX_READ_BATCH;
     /** A key whose entry is replaced under us again and again is given up on after this many looks. */
     private static final int LOOKUP_ATTEMPTS = 4;
+
+    /**
+     * The latches an ended session still held in one object's header, with a reference to the object that keeps the
+     * header in place until they are undone (the session hands it over).
+     */
+    public record LatchUndo(StoredObject object, int writers, int readers)
+    {
+    }
 
     /** A found object, retained for the caller: its bytes, its version and whether it is sealed. */
     public record Found(Value value, long version, boolean sealed)
@@ -624,11 +631,11 @@ public final class ObjectService
      * A session ended (its process is gone, or it said BYE) and its views were reclaimed: the latches it held are
      * undone in the object headers, and the references it took under its own id are released.
      */
-    public void sessionEnded(final ClientSession session)
+    public void sessionEnded(final long clientId, final long pid, final List<LatchUndo> holds)
     {
-        final int token = ObjectHeader.latchToken(session.clientId());
+        final int token = ObjectHeader.latchToken(clientId);
         int undone = 0;
-        for (final ClientSession.LatchHold hold : session.takeLatchHolds())
+        for (final LatchUndo hold : holds)
         {
             final StoredObject object = hold.object();
             if (object == null)
@@ -651,11 +658,11 @@ public final class ObjectService
                 object.release();
             }
         }
-        final long refs = releaseHolder(sessionHolder(session.clientId()));
+        final long refs = releaseHolder(sessionHolder(clientId));
         if (undone > 0 || refs > 0)
         {
             LOG.info("client {} (pid {}) ended: undid {} latch holds, released {} global references",
-                session.clientId(), session.pid(), undone, refs);
+                clientId, pid, undone, refs);
         }
     }
 }

@@ -2,6 +2,7 @@ package io.ds4j.worker.server;
 
 import io.ds4j.common.ConsistencyType;
 import io.ds4j.common.protocol.FramedChannel;
+import io.ds4j.worker.object.ObjectService;
 import io.ds4j.common.shm.ObjectHeader;
 import io.ds4j.worker.kv.SetParams;
 import io.ds4j.worker.store.StoredObject;
@@ -35,7 +36,7 @@ public final class ClientSession
      * them (a count may dip below 0 for a moment when a release overtakes its hold). While any count is positive
      * the hold keeps its own reference to the object, so the header it must undo stays in place.
      */
-    public static final class LatchHold
+    private static final class LatchHold
     {
         private StoredObject object;
         private int writers;
@@ -293,9 +294,13 @@ public final class ClientSession
      * Hands over the latches still held, each with its reference, to be undone in the headers; called once the
      * session is reclaimed, so no hold can be added after.
      */
-    public synchronized List<LatchHold> takeLatchHolds()
+    public synchronized List<ObjectService.LatchUndo> takeLatchHolds()
     {
-        final List<LatchHold> holds = new ArrayList<>(latches.values());
+        final List<ObjectService.LatchUndo> holds = new ArrayList<>(latches.size());
+        for (final LatchHold hold : latches.values())
+        {
+            holds.add(new ObjectService.LatchUndo(hold.object, hold.writers, hold.readers));
+        }
         latches.clear();
         return holds;
     }

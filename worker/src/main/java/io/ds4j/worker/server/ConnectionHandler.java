@@ -26,7 +26,6 @@ import io.ds4j.common.protocol.StatusCodec;
 import io.ds4j.common.protocol.peer.PeerMessageType;
 import io.ds4j.worker.kv.KvService;
 import io.ds4j.worker.kv.SetParams;
-import io.ds4j.worker.object.ObjectRequests;
 import io.ds4j.worker.store.SharedPool;
 import io.ds4j.worker.store.StoredObject;
 import io.ds4j.worker.store.Value;

@@ -117,7 +117,7 @@ public final class SessionRegistry
             session.pid(), why, pins, pending);
         if (objects != null)
         {
-            objects.sessionEnded(session);
+            objects.sessionEnded(session.clientId(), session.pid(), session.takeLatchHolds());
         }
     }
 

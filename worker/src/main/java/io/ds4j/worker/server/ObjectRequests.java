@@ -1,4 +1,4 @@
-package io.ds4j.worker.object;
+package io.ds4j.worker.server;
 
 import io.ds4j.common.CacheType;
 import io.ds4j.common.DsException;
@@ -19,7 +19,7 @@ import io.ds4j.common.protocol.ObjPutCodec;
 import io.ds4j.common.protocol.ObjQueryRefCodec;
 import io.ds4j.common.protocol.ObjReleaseRefsCodec;
 import io.ds4j.worker.kv.SetParams;
-import io.ds4j.worker.server.ClientSession;
+import io.ds4j.worker.object.ObjectService;
 import io.ds4j.worker.store.StoredObject;
 import io.ds4j.worker.store.Value;
 
