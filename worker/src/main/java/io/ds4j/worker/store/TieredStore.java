@@ -20,8 +20,8 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 
 /**
- * The node's tiers as one store: the shared-memory pool, the spill directory and the durable L2, with the evictor
- * that moves objects down when the pool fills and the reload that brings them back on access. Which way an object
+ * The node's tiers as one store: the shared-memory pool, the spill directory and the durable L2, with the
+ * {@link Evictor} that moves objects down when the pool fills and the reload that brings them back on access. Which way an object
  * goes follows the upstream's action table (spec §3.6) and its write mode; an object with an open view, a held
  * latch or a pending write-back is never evicted from memory.
  *
@@ -36,19 +36,6 @@ public final class TieredStore implements AutoCloseable
     /** How long a write may wait for queued write-backs to free memory before it fails. */
     private static final long WRITE_BACK_WAIT_NANOS = 2_000_000_000L;
 
-    /** What the evictor does with one candidate (spec §3.6, first match wins). */
-    enum Action
-    {
-        /** A copy exists in spill or L2: only the memory copy goes. */
-        FREE_MEMORY,
-        /** Write it to the spill tier, then free the memory copy. */
-        SPILL,
-        /** A droppable object: the key ends. */
-        END_LIFE,
-        /** Nowhere to go: keep it. */
-        RETAIN
-    }
-
     private final SharedPool pool;
     private final SpillStore spill;
     private final L2Cache l2;
@@ -59,11 +46,7 @@ public final class TieredStore implements AutoCloseable
     private final long lowWatermarkBytes;
     private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
     private final Stats stats = new Stats();
-    private final ReentrantLock evictorLock = new ReentrantLock();
-    private final Condition evictorWake = evictorLock.newCondition();
-    private final Thread evictor;
-    private volatile Predicate<StoreEntry> endLife = entry -> false;
-    private volatile boolean closed;
+    private final Evictor evictor;
 
     /** Counters for metrics and tests. */
     public static final class Stats
@@ -101,7 +84,7 @@ public final class TieredStore implements AutoCloseable
         {
             stripes[i] = new ReentrantLock();
         }
-        evictor = Thread.ofPlatform().daemon().name("ds4j-evictor").start(this::evictLoop);
+        evictor = new Evictor(this, highWatermarkBytes, lowWatermarkBytes);
     }
 
     /**
@@ -110,7 +93,7 @@ public final class TieredStore implements AutoCloseable
      */
     public void onEvicted(final Predicate<StoreEntry> remover)
     {
-        this.endLife = remover;
+        evictor.onEvicted(remover);
     }
 
     public SharedPool pool()
@@ -133,12 +116,22 @@ public final class TieredStore implements AutoCloseable
         return writeBack;
     }
 
+    SpillStore spillStore()
+    {
+        return spill;
+    }
+
+    L2Cache l2()
+    {
+        return l2;
+    }
+
     public EvictionPolicy<StoreEntry> policy()
     {
         return policy;
     }
 
-    private ReentrantLock stripe(final StoreEntry entry)
+    ReentrantLock stripe(final StoreEntry entry)
     {
         return stripes[(entry.key().hashCode() & 0x7fffffff) % STRIPES];
     }
@@ -166,7 +159,7 @@ public final class TieredStore implements AutoCloseable
         final long waitUntil = System.nanoTime() + WRITE_BACK_WAIT_NANOS;
         do
         {
-            final StoredObject made = evictUntilFits(size);
+            final StoredObject made = evictor.evictUntilFits(size);
             if (made != null)
             {
                 return allocated(made);
@@ -189,28 +182,6 @@ public final class TieredStore implements AutoCloseable
         throw failure;
     }
 
-    /** Evicts candidates one by one until {@code size} fits; null when every candidate had to stay. */
-    private StoredObject evictUntilFits(final long size)
-    {
-        final long limit = policy.size() + 1L;
-        for (long attempts = 0; attempts < limit; attempts++)
-        {
-            if (evictOne() == null)
-            {
-                return null;
-            }
-            try
-            {
-                return pool.allocate(size, 0);
-            }
-            catch (final DsException e)
-            {
-                // still no run large enough: evict the next one
-            }
-        }
-        return null;
-    }
-
     private static boolean parkBriefly()
     {
         java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
@@ -221,7 +192,7 @@ public final class TieredStore implements AutoCloseable
     {
         if (pool.used() > highWatermarkBytes)
         {
-            wakeEvictor();
+            evictor.wake();
         }
         return object;
     }
@@ -441,7 +412,7 @@ public final class TieredStore implements AutoCloseable
         }
     }
 
-    private void dropMemory(final StoreEntry entry)
+    void dropMemory(final StoreEntry entry)
     {
         final StoredObject memory = entry.memory;
         if (entry.node != null)
@@ -671,202 +642,10 @@ public final class TieredStore implements AutoCloseable
         }
     }
 
-    // ------------------------------------------------------------------ eviction
-
-    private void wakeEvictor()
-    {
-        if (evictorLock.tryLock())
-        {
-            try
-            {
-                evictorWake.signal();
-            }
-            finally
-            {
-                evictorLock.unlock();
-            }
-        }
-    }
-
-    /** The background evictor: from the high watermark down to the low one. */
-    private void evictLoop()
-    {
-        while (!closed)
-        {
-            evictorLock.lock();
-            try
-            {
-                evictorWake.await(1, java.util.concurrent.TimeUnit.SECONDS);
-            }
-            catch (final InterruptedException e)
-            {
-                return;
-            }
-            finally
-            {
-                evictorLock.unlock();
-            }
-            if (pool.used() <= highWatermarkBytes)
-            {
-                continue;
-            }
-            final long limit = policy.size() + 1L;
-            for (long i = 0; i < limit && pool.used() > lowWatermarkBytes && !closed; i++)
-            {
-                if (evictOne() == null)
-                {
-                    break;
-                }
-            }
-        }
-    }
-
-    /**
-     * Considers the policy's next candidate and does what the action table says. Returns what was done (RETAIN when
-     * it stayed), or null when the policy has no candidate left.
-     */
-    Action evictOne()
-    {
-        final EvictionPolicy.Node<StoreEntry> node = policy.nextCandidate();
-        if (node == null)
-        {
-            return null;
-        }
-        final StoreEntry entry = node.item();
-        final ReentrantLock lock = stripe(entry);
-        if (!lock.tryLock())
-        {
-            policy.skip(node);
-            return Action.RETAIN;
-        }
-        try
-        {
-            final StoredObject memory = entry.memory;
-            if (entry.removed || memory == null || entry.node != node)
-            {
-                policy.remove(node);
-                return Action.FREE_MEMORY;
-            }
-            if (inUse(memory))
-            {
-                policy.skip(node);
-                return Action.RETAIN;
-            }
-            Action action = decide(entry);
-            if (action == Action.SPILL)
-            {
-                action = spillOut(entry, memory);
-            }
-            switch (action)
-            {
-                case FREE_MEMORY ->
-                {
-                    if (inUse(memory))
-                    {
-                        policy.skip(node);
-                        return Action.RETAIN;
-                    }
-                    dropMemory(entry);
-                    stats.freedMemory.increment();
-                }
-                case END_LIFE ->
-                {
-                    // the removal listener takes this stripe again: it is reentrant, and held by this thread
-                    if (endLife.test(entry))
-                    {
-                        stats.dropped.increment();
-                    }
-                    else
-                    {
-                        policy.remove(node);
-                    }
-                }
-                default -> policy.skip(node);
-            }
-            return action;
-        }
-        catch (final RuntimeException e)
-        {
-            LOG.warn("evicting {} failed: {}", entry, e.toString());
-            policy.skip(node);
-            return Action.RETAIN;
-        }
-        finally
-        {
-            lock.unlock();
-        }
-    }
-
-    /** A view, a copy in flight, a queued write-back or a latch holds it: it must stay in memory. */
-    private boolean inUse(final StoredObject memory)
-    {
-        return memory.references() > 1 || ObjectHeader.latchWord(memory.pool().segment(), memory.headerOffset()) != 0;
-    }
-
-    /** Spec §3.6's action table for a resident, unpinned candidate (first match wins). */
-    Action decide(final StoreEntry entry)
-    {
-        if (entry.replica())
-        {
-            return Action.END_LIFE; // not the primary copy: only this node's copy goes, the primary keeps the key
-        }
-        if (entry.spill != null)
-        {
-            return Action.FREE_MEMORY;
-        }
-        final boolean spillHasRoom = spill != null && !spill.nearlyFull();
-        if (spillHasRoom)
-        {
-            return Action.SPILL;
-        }
-        if (entry.l2 == StoreEntry.L2State.STORED)
-        {
-            return Action.FREE_MEMORY;
-        }
-        // no spill, or spill nearly full: a droppable value goes; the upstream's table retains it when spill exists
-        // but is full, which would pin the pool full of values their writers said may be dropped
-        if (entry.writeMode() == WriteMode.NONE_L2_CACHE_EVICT)
-        {
-            return Action.END_LIFE;
-        }
-        if (entry.writeMode() == WriteMode.WRITE_BACK_L2_CACHE_EVICT && l2 == null)
-        {
-            return Action.END_LIFE;
-        }
-        return Action.RETAIN;
-    }
-
-    /** Writes the value to spill; what to do next if spill has no room after all. */
-    private Action spillOut(final StoreEntry entry, final StoredObject memory)
-    {
-        final SpillHandle handle;
-        try
-        {
-            handle = spill.write(entry.key(), entry.version(), memory.data());
-        }
-        catch (final IOException e)
-        {
-            LOG.warn("spilling {} failed: {}", entry, e.toString());
-            return Action.RETAIN;
-        }
-        if (handle == null)
-        {
-            if (entry.l2 == StoreEntry.L2State.STORED)
-            {
-                return Action.FREE_MEMORY;
-            }
-            return entry.writeMode() == WriteMode.NONE_L2_CACHE_EVICT ? Action.END_LIFE : Action.RETAIN;
-        }
-        entry.spill = handle;
-        stats.spilled.increment();
-        return Action.FREE_MEMORY;
-    }
-
     @Override
     public void close()
     {
-        closed = true;
-        evictor.interrupt();
+        evictor.close();
         if (writeBack != null)
         {
             writeBack.close();
