@@ -129,20 +129,72 @@ public final class Resolver
         final Value[] values, final StoreEntry[] entries) throws InterruptedException
     {
         final KeyMeta[] metas = owner.query(missing, subTimeoutMs);
-        int next = 0;
-        for (int i = 0; i < values.length; i++)
+        final int[] slots = new int[metas.length];
+        int pulls = 0;
+        for (int i = 0, next = 0; i < values.length; i++)
         {
-            if (values[i] != null)
-            {
-                continue;
-            }
-            final String key = keys.get(i);
-            final KeyMeta meta = metas[next++];
-            values[i] = meta == null ? fromL2(key, entries, i) : fromOwner(key, meta, entries, i);
             if (values[i] == null)
             {
-                store.stats().misses.increment();
+                slots[next] = i;
+                if (metas[next] != null && !self.equals(metas[next].primary()))
+                {
+                    pulls++;
+                }
+                next++;
             }
+        }
+        if (pulls <= 1)
+        {
+            for (int j = 0; j < metas.length; j++)
+            {
+                resolveOne(keys.get(slots[j]), metas[j], values, entries, slots[j]);
+            }
+            return;
+        }
+        // keys held by other workers are pulled in parallel, one virtual thread per key, joined before answering
+        final Thread[] threads = new Thread[metas.length];
+        final RuntimeException[] failures = new RuntimeException[metas.length];
+        for (int j = 0; j < metas.length; j++)
+        {
+            final int slot = slots[j];
+            final KeyMeta meta = metas[j];
+            final int index = j;
+            threads[j] = Thread.ofVirtual().name("ds4j-pull").start(() ->
+            {
+                try
+                {
+                    resolveOne(keys.get(slot), meta, values, entries, slot);
+                }
+                catch (final RuntimeException e)
+                {
+                    failures[index] = e;
+                }
+                catch (final InterruptedException e)
+                {
+                    failures[index] = new DsException(StatusCode.INTERRUPTED, "interrupted");
+                }
+            });
+        }
+        for (final Thread thread : threads)
+        {
+            thread.join();
+        }
+        for (final RuntimeException failure : failures)
+        {
+            if (failure != null)
+            {
+                throw failure; // the caller releases every value already resolved
+            }
+        }
+    }
+
+    private void resolveOne(final String key, final KeyMeta meta, final Value[] values, final StoreEntry[] entries,
+        final int index) throws InterruptedException
+    {
+        values[index] = meta == null ? fromL2(key, entries, index) : fromOwner(key, meta, entries, index);
+        if (values[index] == null)
+        {
+            store.stats().misses.increment();
         }
     }
 
