@@ -412,13 +412,14 @@ public final class LocalMetadataOwner implements MetadataOwner
     @Override
     public int refHolders(final String key)
     {
-        final Map<String, Long>[] found = new Map[1];
+        // a table is a plain map changed only inside the key's compute: read its size there too
+        final int[] holders = new int[1];
         refs.computeIfPresent(key, (k, table) ->
         {
-            found[0] = table;
+            holders[0] = table.size();
             return table;
         });
-        return found[0] == null ? 0 : found[0].size();
+        return holders[0];
     }
 
     /** Keys with global references (tests and metrics). */
