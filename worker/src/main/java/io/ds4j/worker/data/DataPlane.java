@@ -153,7 +153,7 @@ public final class DataPlane implements AutoCloseable
     /** Periodic upkeep (housekeeping thread). */
     public void housekeeping()
     {
-        copies.purgeTombstones(60_000);
+        copies.purgeTombstones();
     }
 
     @Override

@@ -8,13 +8,17 @@ import io.ds4j.worker.store.StoredObject;
  */
 public interface PrimaryFetcher
 {
-    /** A pulled copy: the region (one reference, the caller's), whether it was written through the object interface, and whether it is sealed. */
-    record Fetched(StoredObject region, boolean isObject, boolean sealed)
+    /**
+     * A pulled copy: its version (the one asked for, or a newer one the primary holds by now), the region (one
+     * reference, the caller's), whether it was written through the object interface, and whether it is sealed.
+     */
+    record Fetched(long version, StoredObject region, boolean isObject, boolean sealed)
     {
     }
 
     /**
-     * @return the copy, or null when {@code primary} no longer holds {@code version} (replaced, deleted, dropped)
+     * @return the copy, or null when {@code primary} holds neither {@code version} nor a newer one (deleted, dropped,
+     *         or a writer elsewhere replaced it)
      * @throws io.ds4j.common.DsException RPC_UNAVAILABLE when the primary cannot be reached or died mid-transfer
      *                                    (nothing half-received is kept), OUT_OF_MEMORY when this pool has no room
      */

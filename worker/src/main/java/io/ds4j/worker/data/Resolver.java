@@ -32,7 +32,7 @@ import java.util.function.BiFunction;
 public final class Resolver
 {
     /** A version the owner named that its holder no longer has (overwritten meanwhile) is looked up again. */
-    private static final int PULL_ATTEMPTS = 4;
+    private static final int PULL_ATTEMPTS = 8;
     /** How long a version the owner named may take to be installed by its writer here. */
     private static final long INSTALL_WAIT_NANOS = 50_000_000L;
 
@@ -214,7 +214,12 @@ public final class Resolver
             }
             meta = owner.query(List.of(key), 0)[0];
         }
-        return meta == null ? fromL2(key, entries, index) : null;
+        if (meta == null)
+        {
+            return fromL2(key, entries, index);
+        }
+        throw new DsException(StatusCode.TRY_AGAIN, "the copy of " + key + " moved " + PULL_ATTEMPTS + " times while"
+            + " this worker pulled it (writers on other workers overwrite it that fast); retry");
     }
 
     private Value fromHere(final String key, final KeyMeta meta, final StoreEntry[] entries, final int index)
@@ -241,8 +246,8 @@ public final class Resolver
             return null;
         }
         final StoredObject region = fetched.region();
-        final StoreEntry replica = store.replicaEntry(key, region, meta.version(), meta.writeMode(),
-            meta.expiresAtMs());
+        final long version = fetched.version();
+        final StoreEntry replica = store.replicaEntry(key, region, version, meta.writeMode(), meta.expiresAtMs());
         if (fetched.isObject())
         {
             replica.attachment(objectAttachment.apply(meta.consistency(), fetched.sealed()));
@@ -253,14 +258,17 @@ public final class Resolver
             throw new DsException(StatusCode.RUNTIME_ERROR, "a region pulled for " + key + " was freed");
         }
         // registered first: once the owner knows the copy it retires it on the next overwrite, and a retirement
-        // that overtakes the install leaves a tombstone that refuses it
-        if (replication && owner.addCopy(key, meta.version(), self) && copies.install(replica))
+        // that overtakes the install leaves a tombstone that refuses it. A newer version than the owner named is
+        // served but not kept: its metadata (expiry, write mode) is the owner's to tell
+        if (replication && version == meta.version() && owner.addCopy(key, version, self) && copies.install(replica))
         {
             store.published(replica);
         }
         else
         {
             copies.discard(replica, Removal.DISCARDED); // the caller's reference keeps the bytes until the response is sent
+            // whatever older copy is still here is stale: a later read on this worker must not go back to it
+            copies.retire(key, version - 1, Removal.REPLACED);
         }
         return region;
     }

@@ -174,7 +174,7 @@ public final class PeerClients implements PrimaryFetcher, AutoCloseable
         {
             return null;
         }
-        return new Fetched(sink.take(), reply.isObject(), reply.sealed());
+        return new Fetched(reply.version(), sink.take(), reply.isObject(), reply.sealed());
     }
 
     /**

@@ -305,7 +305,7 @@ public final class PeerService implements AutoCloseable
         };
     }
 
-    /** Sends the bytes of {@code version} of the key, if this worker holds that version. */
+    /** Sends the bytes of the key, if this worker holds {@code version} or a newer one. */
     private void fetch(final FramedChannel channel, final ReentrantLock lock, final long id, final String key,
         final long version)
     {
@@ -313,7 +313,9 @@ public final class PeerService implements AutoCloseable
         Value value = null;
         try
         {
-            value = entry == null || entry.version() != version ? null : data.store().read(entry);
+            // a newer version than the one the owner named is current too (recorded there before it was installed
+            // here): sending it spares the reader a second round to the owner while a writer overwrites fast
+            value = entry == null ? null : data.store().read(entry);
             lock.lock();
             try
             {
@@ -325,7 +327,7 @@ public final class PeerService implements AutoCloseable
                     return;
                 }
                 final StoreEntry.Attachment attachment = entry.attachment();
-                FetchCodec.writeFound(out, attachment != null, attachment != null && attachment.sealed(),
+                FetchCodec.writeFound(out, entry.version(), attachment != null, attachment != null && attachment.sealed(),
                     value.size());
                 channel.send();
                 final StoredObject pooled = value.pooled();

@@ -9,8 +9,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * version ({@link #retire}), a newer local write replaces it ({@link #install}), or the evictor drops it.
  *
  * <p>An owner may retire a version before the copy arrives here: a replica that was being pulled, or a primary
- * whose writer was overtaken by a writer on another worker. The retirement is then remembered (a tombstone) so
- * that the late install is refused; tombstones are purged once no install can still be in flight. Both the check
+ * whose writer was overtaken by a writer on another worker. Every retirement is remembered for a few seconds (a
+ * tombstone) so that such a late install is refused. Both the check
  * and the removal run inside the map's per-key compute, so a retirement and an install of one key never interleave.
  */
 public final class LocalCopies
@@ -27,6 +27,9 @@ public final class LocalCopies
     private record Tombstone(long version, long atMs)
     {
     }
+
+    /** How long a retirement is remembered (see {@link #retire}). */
+    public static final long TOMBSTONE_MS = 5_000;
 
     private final ConcurrentHashMap<String, StoreEntry> entries = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Tombstone> tombstones = new ConcurrentHashMap<>();
@@ -115,22 +118,24 @@ public final class LocalCopies
 
     /**
      * The owner says versions of {@code key} up to {@code version} are no longer current: the copy goes if it is one
-     * of them; if none is here, a later install of such a version is refused. Returns the removed copy, or null.
+     * of them, and a later install of such a version is refused. Returns the removed copy, or null.
+     *
+     * <p>The retirement is remembered whether or not a copy was here: two readers on this node may pull the same
+     * version at once, both registered with the owner before it retired that version, and the second install comes
+     * after the retirement removed the first. Tombstones are kept for {@link #TOMBSTONE_MS}: an install follows its
+     * registration with the owner within microseconds, so none can still be in flight by then.
      */
     public StoreEntry retire(final String key, final long version, final Removal why)
     {
         final StoreEntry[] removed = new StoreEntry[1];
         entries.compute(key, (k, current) ->
         {
+            tombstones.merge(k, new Tombstone(version, System.currentTimeMillis()),
+                (old, fresh) -> old.version >= fresh.version ? old : fresh);
             if (current != null && current.version() <= version)
             {
                 removed[0] = current;
                 return null;
-            }
-            if (current == null)
-            {
-                tombstones.merge(k, new Tombstone(version, System.currentTimeMillis()),
-                    (old, fresh) -> old.version >= fresh.version ? old : fresh);
             }
             return current;
         });
@@ -161,10 +166,14 @@ public final class LocalCopies
         tell(entry, why, null);
     }
 
-    /** Drops tombstones older than {@code maxAgeMs}: by then every install they could refuse has failed or landed. */
-    public void purgeTombstones(final long maxAgeMs)
+    /** Drops tombstones older than {@link #TOMBSTONE_MS}: by then every install they could refuse has landed. */
+    public void purgeTombstones()
     {
-        final long cutoff = System.currentTimeMillis() - maxAgeMs;
+        if (tombstones.isEmpty())
+        {
+            return;
+        }
+        final long cutoff = System.currentTimeMillis() - TOMBSTONE_MS;
         tombstones.values().removeIf(tombstone -> tombstone.atMs < cutoff);
     }
 

@@ -5,8 +5,9 @@ import io.ds4j.common.protocol.BodyWriter;
 import io.ds4j.common.protocol.ProtocolException;
 
 /**
- * {@code FETCH} (docs/protocol.md 13.7). Request: key (string), version (long). Reply: found (bool); when found,
- * flags (byte: bit 0 written through the object interface, bit 1 sealed) and the size (long). The reply frame is
+ * {@code FETCH} (docs/protocol.md 13.7). Request: key (string), the version the owner named (long). Reply: found
+ * (bool); when found, the version sent (long: that one or a newer one the primary holds by now), flags (byte: bit 0
+ * written through the object interface, bit 1 sealed) and the size (long). The reply frame is
  * followed on the socket by exactly {@code size} raw bytes, the value, which are not part of the frame: the sender
  * streams them from its segment file (sendfile) and the receiver reads them straight into its pool.
  */
@@ -16,7 +17,7 @@ public final class FetchCodec
     public static final int FLAG_SEALED = 2;
 
     /** A decoded reply header; the bytes follow on the socket. */
-    public record Reply(boolean found, boolean isObject, boolean sealed, long size)
+    public record Reply(boolean found, long version, boolean isObject, boolean sealed, long size)
     {
     }
 
@@ -29,9 +30,10 @@ public final class FetchCodec
         out.putString(key).putLong(version);
     }
 
-    public static void writeFound(final BodyWriter out, final boolean isObject, final boolean sealed, final long size)
+    public static void writeFound(final BodyWriter out, final long version, final boolean isObject,
+        final boolean sealed, final long size)
     {
-        out.putBoolean(true).putByte((isObject ? FLAG_OBJECT : 0) | (sealed ? FLAG_SEALED : 0)).putLong(size);
+        out.putBoolean(true).putLong(version).putByte((isObject ? FLAG_OBJECT : 0) | (sealed ? FLAG_SEALED : 0)).putLong(size);
     }
 
     public static void writeMissing(final BodyWriter out)
@@ -44,14 +46,15 @@ public final class FetchCodec
     {
         if (!in.getBoolean())
         {
-            return new Reply(false, false, false, 0);
+            return new Reply(false, 0, false, false, 0);
         }
+        final long version = in.getLong();
         final int flags = in.getByte();
         final long size = in.getLong();
         if (size < 0 || size > maxSize)
         {
             throw new ProtocolException("fetched value of " + size + " bytes is outside 0.." + maxSize);
         }
-        return new Reply(true, (flags & FLAG_OBJECT) != 0, (flags & FLAG_SEALED) != 0, size);
+        return new Reply(true, version, (flags & FLAG_OBJECT) != 0, (flags & FLAG_SEALED) != 0, size);
     }
 }
