@@ -4,6 +4,7 @@ import io.ds4j.common.ConsistencyType;
 import io.ds4j.common.DsException;
 import io.ds4j.common.KeyRules;
 import io.ds4j.common.StatusCode;
+import io.ds4j.common.WriteMode;
 import io.ds4j.common.KeyMeta;
 import io.ds4j.worker.meta.MetadataOwner;
 import io.ds4j.worker.store.LocalCopies;
@@ -183,7 +184,19 @@ public final class Resolver
     /** Pulls {@code meta}'s version from its primary; kept here as a replica when replication is on. */
     private Value pull(final String key, final KeyMeta meta, final StoreEntry[] entries, final int index)
     {
-        final PrimaryFetcher.Fetched fetched = fetcher.fetch(meta.primary(), key, meta.version());
+        PrimaryFetcher.Fetched fetched;
+        try
+        {
+            fetched = fetcher.fetch(meta.primary(), key, meta.version());
+        }
+        catch (final DsException e)
+        {
+            fetched = e.code() == StatusCode.RPC_UNAVAILABLE ? fromL2InsteadOfPrimary(key, meta) : null;
+            if (fetched == null)
+            {
+                throw e;
+            }
+        }
         if (fetched == null)
         {
             return null;
@@ -211,6 +224,36 @@ public final class Resolver
             copies.discard(replica, Removal.DISCARDED); // the caller's reference keeps the bytes until the response is sent
         }
         return region;
+    }
+
+    /**
+     * The primary of an L2-backed version cannot be reached (it died, or died mid-transfer): the same version in L2
+     * serves instead, as a replica like a pulled copy (the owner still names the dead primary, so it cannot become
+     * this node's primary). Only the very version the owner named is taken: a write-back record may lag behind it.
+     * Null when L2 has no such record (the caller then reports the primary as unavailable).
+     */
+    private PrimaryFetcher.Fetched fromL2InsteadOfPrimary(final String key, final KeyMeta meta)
+    {
+        final WriteMode mode = meta.writeMode();
+        if (mode != WriteMode.WRITE_THROUGH_L2_CACHE && mode != WriteMode.WRITE_BACK_L2_CACHE
+            && mode != WriteMode.WRITE_BACK_L2_CACHE_EVICT)
+        {
+            return null;
+        }
+        final StoreEntry loaded = store.loadFromL2(key);
+        if (loaded == null)
+        {
+            return null;
+        }
+        // the loaded entry was never installed or told to anyone: its region alone is kept, or freed here; it must
+        // not go through the removal listeners, which would delete the L2 record it came from
+        final StoredObject region = loaded.memory();
+        if (loaded.version() != meta.version())
+        {
+            region.release();
+            return null;
+        }
+        return new PrimaryFetcher.Fetched(region, false, false);
     }
 
     /** A key no live copy has: a record in L2 becomes this node's primary copy. */
