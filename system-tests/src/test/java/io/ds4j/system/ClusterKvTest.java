@@ -619,6 +619,97 @@ class ClusterKvTest
         assertEquals(List.of(), kv(0).delete(rest));
     }
 
+    // ------------------------------------------------------------------ overwrites under reads
+
+    /** A 2 MiB value whose every 8-byte word says which write it belongs to. */
+    private static byte[] stamped(final long write)
+    {
+        final byte[] value = new byte[2 * MIB];
+        final java.nio.ByteBuffer words = java.nio.ByteBuffer.wrap(value).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int at = 0; at < value.length; at += 8)
+        {
+            words.putLong(at, write * 1_000_003L + at);
+        }
+        return value;
+    }
+
+    /** Null when every word of {@code value} belongs to one write, else where it stops doing so. */
+    private static String torn(final byte[] value)
+    {
+        if (value.length != 2 * MIB)
+        {
+            return value.length + " bytes";
+        }
+        final java.nio.ByteBuffer words = java.nio.ByteBuffer.wrap(value).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        final long write = words.getLong(0) / 1_000_003L;
+        for (int at = 0; at < value.length; at += 8)
+        {
+            if (words.getLong(at) != write * 1_000_003L + at)
+            {
+                return "write " + write + " up to byte " + at + ", then other bytes";
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void valuesPulledWhileTheirWriterOverwritesThemAreNeverTorn() throws Exception
+    {
+        // the primary's worker frees and reuses an overwritten value's memory at once: the bytes it sends a puller
+        // must be the version's own, not whatever that memory holds by the time the puller reads them
+        final String key = key(2, "torn");
+        kv(0).set(key, stamped(0));
+        final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        final List<String> torn = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+        final List<Thread> readers = new ArrayList<>();
+        for (final int worker : new int[] {1, 2})
+        {
+            for (final Transport transport : Transport.values())
+            {
+                readers.add(Thread.ofPlatform().start(() ->
+                {
+                    while (!stop.get() && torn.size() < 5)
+                    {
+                        try
+                        {
+                            final String problem = torn(kv(worker, transport).get(key));
+                            reads.incrementAndGet();
+                            if (problem != null)
+                            {
+                                torn.add("worker " + worker + " " + transport + ": " + problem);
+                            }
+                        }
+                        catch (final io.ds4j.common.DsException e)
+                        {
+                            // a read that lost the race to the writer several times; not what this test is about
+                        }
+                    }
+                }));
+            }
+        }
+        long writes = 0;
+        final long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        try
+        {
+            while (System.nanoTime() - until < 0 && torn.isEmpty())
+            {
+                kv(0).set(key, stamped(++writes));
+            }
+        }
+        finally
+        {
+            stop.set(true);
+            for (final Thread reader : readers)
+            {
+                reader.join(10_000);
+            }
+        }
+        assertEquals(List.of(), torn, writes + " writes, " + reads.get() + " reads");
+        assertTrue(writes > 20 && reads.get() > 20, writes + " writes, " + reads.get() + " reads");
+        kv(1).delete(key);
+    }
+
     // ------------------------------------------------------------------ large values
 
     @BothTransports
