@@ -32,8 +32,12 @@ import java.util.function.BiFunction;
  */
 public final class Resolver
 {
-    /** A version the owner named that its holder no longer has (overwritten meanwhile) is looked up again. */
-    private static final int PULL_ATTEMPTS = 4;
+    /**
+     * A version the owner named that its holder no longer has (overwritten meanwhile) is looked up again, for as long
+     * as this: a writer that overwrites the key faster than a query and a pull take can make several attempts in a
+     * row miss, and a fixed few of them made a get of a live key answer NOT_FOUND (ClusterConsistencyTest).
+     */
+    private static final long PULL_RETRY_NANOS = 2_000_000_000L;
     /** How long a version the owner named may take to be installed by its writer here. */
     private static final long INSTALL_WAIT_NANOS = 50_000_000L;
 
@@ -151,8 +155,9 @@ public final class Resolver
     private Value fromOwner(final String key, final KeyMeta first, final StoreEntry[] entries, final int index)
         throws InterruptedException
     {
+        final long deadline = System.nanoTime() + PULL_RETRY_NANOS;
         KeyMeta meta = first;
-        for (int attempt = 0; attempt < PULL_ATTEMPTS && meta != null; attempt++)
+        while (meta != null)
         {
             publisher.observe(meta.version());
             final Value value = self.equals(meta.primary()) ? fromHere(key, meta, entries, index)
@@ -161,9 +166,22 @@ public final class Resolver
             {
                 return value;
             }
+            // another reader here may have pulled a newer version meanwhile
+            final StoreEntry local = copies.current(key);
+            final Value here = local == null ? null : store.read(local);
+            if (here != null)
+            {
+                note(entries, index, local);
+                return here;
+            }
+            if (System.nanoTime() - deadline > 0)
+            {
+                throw new DsException(StatusCode.TRY_AGAIN, "every version of " + key + " the owner named was"
+                    + " overwritten before it could be pulled, for " + PULL_RETRY_NANOS / 1_000_000 + " ms; retry");
+            }
             meta = owner.query(List.of(key), 0)[0];
         }
-        return meta == null ? fromL2(key, entries, index) : null;
+        return fromL2(key, entries, index);
     }
 
     private Value fromHere(final String key, final KeyMeta meta, final StoreEntry[] entries, final int index)
