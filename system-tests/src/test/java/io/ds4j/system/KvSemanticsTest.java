@@ -11,12 +11,13 @@ import io.ds4j.common.ExistenceOpt;
 import io.ds4j.common.KeyRules;
 import io.ds4j.common.StatusCode;
 import io.ds4j.common.WriteMode;
+import io.ds4j.test.MiniCluster;
 import io.ds4j.test.WorkerProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
@@ -29,16 +30,13 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static io.ds4j.system.SystemTests.KIB;
 import static io.ds4j.system.SystemTests.MIB;
 import static io.ds4j.system.SystemTests.assertCode;
-import static io.ds4j.system.SystemTests.assertServes;
 import static io.ds4j.system.SystemTests.randomBytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -49,90 +47,187 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * KV semantics (spec §1.3, §1.8) against one real worker with a 64 MiB pool, through both transports: shared memory
- * (AUTO on this host) and TCP with values inline. Every error case checks the status code, then that the same
- * client still does a round trip.
+ * KV semantics (spec §1.3, §1.8) through both transports, shared memory (AUTO on this host) and TCP with values
+ * inline, on two topologies: one real worker with a 64 MiB pool, and a real cluster of three such workers where each
+ * test's writer, reader and deleter are clients of three different workers (so the key's owner is one of them, its
+ * primary the writer's worker, and every read a pull into the reader's worker). Every test takes its clients from a
+ * {@link Clients} fixture; on one worker the three roles are one client, as the suite was written first. Every error
+ * case checks the status code, then that the clients still do a round trip.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class KvSemanticsTest
 {
-    /** Runs a test once per transport. */
+    /** Where the clients of a test sit. */
+    enum Topology
+    {
+        /** One worker: writer, reader and deleter are one client. */
+        STANDALONE,
+        /** Three workers in one cluster: writer, reader and deleter are clients of workers 0, 1 and 2. */
+        CLUSTER
+    }
+
+    /**
+     * The clients one test uses, for one topology and one transport: who writes, who reads, who deletes (and
+     * changes TTLs). A test written against the roles runs unchanged on both topologies.
+     */
+    record Clients(Topology topology, Transport transport, DsClient writer, DsClient reader, DsClient deleter,
+        List<String> workers)
+    {
+        KvClient w()
+        {
+            return writer.kv();
+        }
+
+        KvClient r()
+        {
+            return reader.kv();
+        }
+
+        KvClient d()
+        {
+            return deleter.kv();
+        }
+
+        /** A key of this topology and transport (each topology is its own cluster, so only the transport splits). */
+        String key(final String name)
+        {
+            return transport.name() + "-" + name;
+        }
+
+        /** The distinct clients, in the order writer, reader, deleter. */
+        List<DsClient> all()
+        {
+            return List.of(writer, reader, deleter).stream().distinct().toList();
+        }
+
+        /** After an error: every client still does a round trip. */
+        void assertServe()
+        {
+            all().forEach(SystemTests::assertServes);
+        }
+
+        /** Another client of the writer's worker, for tests that need a second, independent writer. */
+        DsClient connectWritersWorker()
+        {
+            final io.ds4j.worker.config.HostPort address = io.ds4j.worker.config.HostPort.parse(workers.getFirst());
+            return DsClient.connect(io.ds4j.client.ConnectOptions.builder(address.host(), address.port())
+                .transport(Transport.AUTO).build());
+        }
+
+        @Override
+        public String toString()
+        {
+            return topology + " " + transport;
+        }
+    }
+
+    /** Runs a test once per topology and transport. */
     @Target(ElementType.METHOD)
     @Retention(RetentionPolicy.RUNTIME)
     @ParameterizedTest(name = "{0}")
-    @EnumSource(Transport.class)
-    @interface BothTransports
+    @MethodSource("io.ds4j.system.KvSemanticsTest#fixtures")
+    @interface EveryTopology
     {
     }
 
     private static WorkerProcess worker;
-    private static final Map<Transport, DsClient> CLIENTS = new EnumMap<>(Transport.class);
+    private static MiniCluster cluster;
+    private static final List<Clients> FIXTURES = new ArrayList<>();
+    private static final List<DsClient> OPEN = new ArrayList<>();
 
     @BeforeAll
-    static void startWorker()
+    static void startWorkers() throws Exception
     {
-        worker = WorkerProcess.start("shared_memory_size_mb", "64");
+        // the single worker and the cluster start at the same moment
+        final CompletableFuture<MiniCluster> starting = CompletableFuture.supplyAsync(() ->
+            MiniCluster.builder().workers(3).poolMb(64).start());
+        try
+        {
+            worker = WorkerProcess.start("shared_memory_size_mb", "64");
+        }
+        finally
+        {
+            cluster = starting.get(120, TimeUnit.SECONDS);
+        }
         for (final Transport transport : Transport.values())
         {
-            CLIENTS.put(transport, SystemTests.connect(worker, transport));
+            final DsClient alone = open(SystemTests.connect(worker, transport));
+            FIXTURES.add(new Clients(Topology.STANDALONE, transport, alone, alone, alone, List.of(worker.address())));
         }
+        for (final Transport transport : Transport.values())
+        {
+            FIXTURES.add(new Clients(Topology.CLUSTER, transport, open(cluster.connect(0, transport)),
+                open(cluster.connect(1, transport)), open(cluster.connect(2, transport)),
+                cluster.workers().stream().map(WorkerProcess::address).toList()));
+        }
+    }
+
+    private static DsClient open(final DsClient client)
+    {
+        OPEN.add(client);
+        return client;
+    }
+
+    static List<Clients> fixtures()
+    {
+        return FIXTURES;
     }
 
     @AfterAll
-    static void stopWorker()
+    static void stopWorkers()
     {
-        CLIENTS.values().forEach(DsClient::close);
-        CLIENTS.clear();
-        if (worker != null)
+        OPEN.forEach(DsClient::close);
+        OPEN.clear();
+        FIXTURES.clear();
+        try
         {
-            worker.close();
+            if (worker != null)
+            {
+                worker.close();
+            }
         }
-    }
-
-    private static DsClient client(final Transport transport)
-    {
-        return CLIENTS.get(transport);
-    }
-
-    private static KvClient kv(final Transport transport)
-    {
-        return CLIENTS.get(transport).kv();
-    }
-
-    private static String key(final Transport transport, final String name)
-    {
-        return transport.name() + "-" + name;
+        finally
+        {
+            if (cluster != null)
+            {
+                cluster.close();
+            }
+        }
     }
 
     // ------------------------------------------------------------------ transports
 
-    @BothTransports
-    void transportIsWhatWasAskedFor(final Transport transport)
+    @EveryTopology
+    void transportIsWhatWasAskedFor(final Clients c)
     {
-        assertEquals(transport == Transport.AUTO, client(transport).usesSharedMemory(),
-            "AUTO on the worker's host must use shared memory; TCP_INLINE must not");
-        assertEquals(worker.address(), client(transport).workerAddress());
+        final List<DsClient> roles = List.of(c.writer(), c.reader(), c.deleter());
+        for (int i = 0; i < roles.size(); i++)
+        {
+            assertEquals(c.transport() == Transport.AUTO, roles.get(i).usesSharedMemory(),
+                "AUTO on the worker's host must use shared memory; TCP_INLINE must not");
+            assertEquals(c.workers().get(Math.min(i, c.workers().size() - 1)), roles.get(i).workerAddress());
+        }
     }
 
     // ------------------------------------------------------------------ set and get
 
-    @BothTransports
-    void setAndGetByteArray(final Transport transport)
+    @EveryTopology
+    void setAndGetByteArray(final Clients c)
     {
-        final String key = key(transport, "bytes");
+        final String key = c.key("bytes");
         final byte[] value = randomBytes(1, 777);
-        kv(transport).set(key, value);
-        assertArrayEquals(value, kv(transport).get(key));
-        assertArrayEquals(value, kv(transport).get(List.of(key), 0).getFirst());
+        c.w().set(key, value);
+        assertArrayEquals(value, c.r().get(key));
+        assertArrayEquals(value, c.r().get(List.of(key), 0).getFirst());
     }
 
-    @BothTransports
-    void setFromByteBufferStoresPositionToLimitAndLeavesTheBufferAlone(final Transport transport)
+    @EveryTopology
+    void setFromByteBufferStoresPositionToLimitAndLeavesTheBufferAlone(final Clients c)
     {
         final byte[] all = randomBytes(2, 1000);
         final ByteBuffer heap = ByteBuffer.wrap(all).position(100).limit(350);
-        kv(transport).set(key(transport, "heap-bb"), heap);
-        assertArrayEquals(Arrays.copyOfRange(all, 100, 350), kv(transport).get(key(transport, "heap-bb")));
+        c.w().set(c.key("heap-bb"), heap);
+        assertArrayEquals(Arrays.copyOfRange(all, 100, 350), c.r().get(c.key("heap-bb")));
         assertEquals(100, heap.position());
         assertEquals(350, heap.limit());
 
@@ -141,38 +236,38 @@ class KvSemanticsTest
         direct.position(10);
         direct.put(big);
         direct.position(10).limit(10 + big.length);
-        kv(transport).set(key(transport, "direct-bb"), direct, SetParam.DEFAULT);
-        assertArrayEquals(big, kv(transport).get(key(transport, "direct-bb")));
+        c.w().set(c.key("direct-bb"), direct, SetParam.DEFAULT);
+        assertArrayEquals(big, c.r().get(c.key("direct-bb")));
         assertEquals(10, direct.position());
-        kv(transport).delete(List.of(key(transport, "heap-bb"), key(transport, "direct-bb")));
+        c.d().delete(List.of(c.key("heap-bb"), c.key("direct-bb")));
     }
 
-    @BothTransports
-    void getIntoTheCallersSegmentCopiesAndReturnsTheSize(final Transport transport)
+    @EveryTopology
+    void getIntoTheCallersSegmentCopiesAndReturnsTheSize(final Clients c)
     {
-        final KvClient kv = kv(transport);
         final byte[] big = randomBytes(77, 2 * MIB);
         final byte[] small = randomBytes(78, 300);
-        kv.set(key(transport, "into-big"), big);
-        kv.set(key(transport, "into-small"), small);
+        c.w().set(c.key("into-big"), big);
+        c.w().set(c.key("into-small"), small);
+        final KvClient kv = c.r();
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined())
         {
             final java.lang.foreign.MemorySegment target = arena.allocate(4 * MIB);
-            assertEquals(big.length, kv.get(key(transport, "into-big"), target));
+            assertEquals(big.length, kv.get(c.key("into-big"), target));
             assertArrayEquals(big, target.asSlice(0, big.length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
-            assertEquals(small.length, kv.get(key(transport, "into-small"), target));
+            assertEquals(small.length, kv.get(c.key("into-small"), target));
             assertArrayEquals(small, target.asSlice(0, small.length)
                 .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
             final io.ds4j.common.DsException tooSmall = assertCode(StatusCode.INVALID,
-                () -> kv.get(key(transport, "into-big"), arena.allocate(MIB)));
+                () -> kv.get(c.key("into-big"), arena.allocate(MIB)));
             assertTrue(tooSmall.getMessage().contains(String.valueOf(big.length)), tooSmall.getMessage());
-            assertCode(StatusCode.NOT_FOUND, () -> kv.get(key(transport, "into-missing"), target));
+            assertCode(StatusCode.NOT_FOUND, () -> kv.get(c.key("into-missing"), target));
         }
-        assertServes(client(transport));
+        c.assertServe();
     }
 
-    @BothTransports
-    void setFromMemorySegment(final Transport transport)
+    @EveryTopology
+    void setFromMemorySegment(final Clients c)
     {
         for (final int size : new int[] {5, 700 * KIB})
         {
@@ -181,400 +276,400 @@ class KvSemanticsTest
             {
                 final MemorySegment outer = arena.allocate(size + 64);
                 MemorySegment.copy(value, 0, outer, ValueLayout.JAVA_BYTE, 32, size);
-                kv(transport).set(key(transport, "segment-" + size), outer.asSlice(32, size));
+                c.w().set(c.key("segment-" + size), outer.asSlice(32, size));
             }
-            assertArrayEquals(value, kv(transport).get(key(transport, "segment-" + size)));
-            kv(transport).delete(key(transport, "segment-" + size));
+            assertArrayEquals(value, c.r().get(c.key("segment-" + size)));
+            c.d().delete(c.key("segment-" + size));
         }
     }
 
-    @BothTransports
-    void overwriteGivesTheNewValue(final Transport transport)
+    @EveryTopology
+    void overwriteGivesTheNewValue(final Clients c)
     {
-        final String key = key(transport, "overwrite");
-        kv(transport).set(key, "first".getBytes());
-        kv(transport).set(key, "second value".getBytes());
-        assertArrayEquals("second value".getBytes(), kv(transport).get(key));
+        final String key = c.key("overwrite");
+        c.w().set(key, "first".getBytes());
+        c.w().set(key, "second value".getBytes());
+        assertArrayEquals("second value".getBytes(), c.r().get(key));
         final byte[] big = randomBytes(4, 900 * KIB);
-        kv(transport).set(key, big);
-        assertArrayEquals(big, kv(transport).get(key));
-        kv(transport).set(key, new byte[] {9});
-        assertArrayEquals(new byte[] {9}, kv(transport).get(key));
+        c.w().set(key, big);
+        assertArrayEquals(big, c.r().get(key));
+        c.w().set(key, new byte[] {9});
+        assertArrayEquals(new byte[] {9}, c.r().get(key));
     }
 
-    @BothTransports
-    void nxKeepsTheOldValueAndSucceeds(final Transport transport)
+    @EveryTopology
+    void nxKeepsTheOldValueAndSucceeds(final Clients c)
     {
         final SetParam nx = SetParam.builder().existence(ExistenceOpt.NX).build();
-        final String key = key(transport, "nx");
-        kv(transport).delete(key);
-        kv(transport).set(key, "old".getBytes(), nx); // NX on a missing key creates it
-        assertArrayEquals("old".getBytes(), kv(transport).get(key));
-        kv(transport).set(key, "new".getBytes(), nx);
-        assertArrayEquals("old".getBytes(), kv(transport).get(key));
-        kv(transport).set(key, randomBytes(5, 800 * KIB), nx); // above the inline threshold too
-        assertArrayEquals("old".getBytes(), kv(transport).get(key));
-        assertEquals(List.of(), kv(transport).mset(List.of(key, key(transport, "nx-2")),
+        final String key = c.key("nx");
+        c.d().delete(key);
+        c.w().set(key, "old".getBytes(), nx); // NX on a missing key creates it
+        assertArrayEquals("old".getBytes(), c.r().get(key));
+        c.w().set(key, "new".getBytes(), nx);
+        assertArrayEquals("old".getBytes(), c.r().get(key));
+        c.w().set(key, randomBytes(5, 800 * KIB), nx); // above the inline threshold too
+        assertArrayEquals("old".getBytes(), c.r().get(key));
+        assertEquals(List.of(), c.w().mset(List.of(key, c.key("nx-2")),
             List.of("m1".getBytes(), "m2".getBytes()), nx));
-        assertArrayEquals("old".getBytes(), kv(transport).get(key));
-        assertArrayEquals("m2".getBytes(), kv(transport).get(key(transport, "nx-2")));
+        assertArrayEquals("old".getBytes(), c.r().get(key));
+        assertArrayEquals("m2".getBytes(), c.r().get(c.key("nx-2")));
     }
 
-    @BothTransports
-    void getOfAMissingKeyIsNotFound(final Transport transport)
+    @EveryTopology
+    void getOfAMissingKeyIsNotFound(final Clients c)
     {
-        assertCode(StatusCode.NOT_FOUND, () -> kv(transport).get(key(transport, "never-set")));
-        assertServes(client(transport));
+        assertCode(StatusCode.NOT_FOUND, () -> c.r().get(c.key("never-set")));
+        c.assertServe();
     }
 
-    @BothTransports
-    void batchGetAlignsNullsWithMissingKeysAndFailsOnlyWhenAllAreMissing(final Transport transport)
+    @EveryTopology
+    void batchGetAlignsNullsWithMissingKeysAndFailsOnlyWhenAllAreMissing(final Clients c)
     {
-        kv(transport).set(key(transport, "have-1"), "one".getBytes());
-        kv(transport).set(key(transport, "have-2"), "two".getBytes());
-        final List<byte[]> values = kv(transport).get(List.of(key(transport, "missing-1"), key(transport, "have-1"),
-            key(transport, "missing-2"), key(transport, "have-2")), 0);
+        c.w().set(c.key("have-1"), "one".getBytes());
+        c.w().set(c.key("have-2"), "two".getBytes());
+        final List<byte[]> values = c.r().get(List.of(c.key("missing-1"), c.key("have-1"),
+            c.key("missing-2"), c.key("have-2")), 0);
         assertEquals(4, values.size());
         assertNull(values.get(0));
         assertArrayEquals("one".getBytes(), values.get(1));
         assertNull(values.get(2));
         assertArrayEquals("two".getBytes(), values.get(3));
 
-        assertCode(StatusCode.NOT_FOUND, () -> kv(transport).get(List.of(key(transport, "missing-1"),
-            key(transport, "missing-2")), 0));
-        assertServes(client(transport));
+        assertCode(StatusCode.NOT_FOUND, () -> c.r().get(List.of(c.key("missing-1"),
+            c.key("missing-2")), 0));
+        c.assertServe();
     }
 
     // ------------------------------------------------------------------ batches that return failed keys
 
-    @BothTransports
-    void msetReturnsTheFailedKeysAndStoresTheOthers(final Transport transport)
+    @EveryTopology
+    void msetReturnsTheFailedKeysAndStoresTheOthers(final Clients c)
     {
-        final String good1 = key(transport, "mset-1");
-        final String good2 = key(transport, "mset-2");
+        final String good1 = c.key("mset-1");
+        final String good2 = c.key("mset-2");
         final String bad = "bad/key"; // not checked by the SDK for mset: the worker rejects it per key
-        final List<String> failed = kv(transport).mset(List.of(good1, bad, good2),
+        final List<String> failed = c.w().mset(List.of(good1, bad, good2),
             List.of("a".getBytes(), "b".getBytes(), "c".getBytes()), SetParam.DEFAULT);
         assertEquals(List.of(bad), failed);
-        assertArrayEquals("a".getBytes(), kv(transport).get(good1));
-        assertArrayEquals("c".getBytes(), kv(transport).get(good2));
+        assertArrayEquals("a".getBytes(), c.r().get(good1));
+        assertArrayEquals("c".getBytes(), c.r().get(good2));
 
-        assertCode(StatusCode.INVALID, () -> kv(transport).mset(List.of("bad key", "bad~key"),
+        assertCode(StatusCode.INVALID, () -> c.w().mset(List.of("bad key", "bad~key"),
             List.of("x".getBytes(), "y".getBytes()), SetParam.DEFAULT));
-        assertCode(StatusCode.INVALID, () -> kv(transport).mset(List.of(good1, good2), List.of("x".getBytes()),
+        assertCode(StatusCode.INVALID, () -> c.w().mset(List.of(good1, good2), List.of("x".getBytes()),
             SetParam.DEFAULT));
-        assertServes(client(transport));
+        c.assertServe();
     }
 
-    @BothTransports
-    void deleteOfAMissingKeyIsNotAFailure(final Transport transport)
+    @EveryTopology
+    void deleteOfAMissingKeyIsNotAFailure(final Clients c)
     {
-        final String key = key(transport, "to-delete");
-        kv(transport).set(key, "v".getBytes());
-        assertEquals(List.of(), kv(transport).delete(List.of(key, key(transport, "never-there"))));
-        assertEquals(List.of(false), kv(transport).exist(List.of(key)));
-        assertEquals(List.of(), kv(transport).delete(List.of(key)));
-        kv(transport).delete(key);
-        assertCode(StatusCode.NOT_FOUND, () -> kv(transport).get(key));
+        final String key = c.key("to-delete");
+        c.w().set(key, "v".getBytes());
+        assertEquals(List.of(), c.d().delete(List.of(key, c.key("never-there"))));
+        assertEquals(List.of(false), c.r().exist(List.of(key)));
+        assertEquals(List.of(), c.d().delete(List.of(key)));
+        c.d().delete(key);
+        assertCode(StatusCode.NOT_FOUND, () -> c.r().get(key));
 
-        kv(transport).set(key, "v".getBytes());
-        assertEquals(List.of("bad key"), kv(transport).delete(List.of(key, "bad key")));
-        assertEquals(List.of(false), kv(transport).exist(List.of(key)));
-        assertServes(client(transport));
+        c.w().set(key, "v".getBytes());
+        assertEquals(List.of("bad key"), c.d().delete(List.of(key, "bad key")));
+        assertEquals(List.of(false), c.r().exist(List.of(key)));
+        c.assertServe();
     }
 
-    @BothTransports
-    void expireOfAMissingKeyIsAFailedKeyWithNotFound(final Transport transport)
+    @EveryTopology
+    void expireOfAMissingKeyIsAFailedKeyWithNotFound(final Clients c)
     {
-        final String key = key(transport, "expire-present");
-        kv(transport).set(key, "v".getBytes());
-        assertEquals(List.of(key(transport, "expire-missing")),
-            kv(transport).expire(List.of(key, key(transport, "expire-missing")), 100));
-        assertCode(StatusCode.NOT_FOUND, () -> kv(transport).expire(List.of(key(transport, "expire-missing")), 5));
-        assertCode(StatusCode.INVALID, () -> kv(transport).expire(List.of(key), -1));
-        assertEquals(List.of(), kv(transport).expire(List.of(key), 0)); // 0 clears the TTL
-        assertArrayEquals("v".getBytes(), kv(transport).get(key));
-        assertServes(client(transport));
+        final String key = c.key("expire-present");
+        c.w().set(key, "v".getBytes());
+        assertEquals(List.of(c.key("expire-missing")),
+            c.d().expire(List.of(key, c.key("expire-missing")), 100));
+        assertCode(StatusCode.NOT_FOUND, () -> c.d().expire(List.of(c.key("expire-missing")), 5));
+        assertCode(StatusCode.INVALID, () -> c.d().expire(List.of(key), -1));
+        assertEquals(List.of(), c.d().expire(List.of(key), 0)); // 0 clears the TTL
+        assertArrayEquals("v".getBytes(), c.r().get(key));
+        c.assertServe();
     }
 
-    @BothTransports
-    void existIsAlignedWithTheKeys(final Transport transport)
+    @EveryTopology
+    void existIsAlignedWithTheKeys(final Clients c)
     {
-        kv(transport).set(key(transport, "exists"), new byte[0]);
-        assertEquals(List.of(true, false, true), kv(transport).exist(List.of(key(transport, "exists"),
-            key(transport, "exists-not"), key(transport, "exists"))));
-        assertCode(StatusCode.INVALID, () -> kv(transport).exist(List.of(key(transport, "exists"), "bad key")));
-        assertServes(client(transport));
+        c.w().set(c.key("exists"), new byte[0]);
+        assertEquals(List.of(true, false, true), c.r().exist(List.of(c.key("exists"),
+            c.key("exists-not"), c.key("exists"))));
+        assertCode(StatusCode.INVALID, () -> c.r().exist(List.of(c.key("exists"), "bad key")));
+        c.assertServe();
     }
 
-    @BothTransports
-    void setValueAndGenerateKey(final Transport transport)
+    @EveryTopology
+    void setValueAndGenerateKey(final Clients c)
     {
         final byte[] value = randomBytes(6, 321);
-        final String generated = kv(transport).setValue(value, SetParam.DEFAULT);
+        final String generated = c.w().setValue(value, SetParam.DEFAULT);
         assertTrue(KeyRules.isValid(generated), generated);
-        assertArrayEquals(value, kv(transport).get(generated));
+        assertArrayEquals(value, c.r().get(generated));
 
-        final String a = kv(transport).generateKey("pfx:");
-        final String b = kv(transport).generateKey("pfx:");
+        final String a = c.w().generateKey("pfx:");
+        final String b = c.r().generateKey("pfx:");
         assertTrue(a.startsWith("pfx:") && b.startsWith("pfx:"), a + " " + b);
         assertNotEquals(a, b);
         assertTrue(KeyRules.isValid(a), a);
-        assertNotEquals(kv(transport).generateKey(""), kv(transport).generateKey(""));
-        assertCode(StatusCode.INVALID, () -> kv(transport).generateKey("bad/prefix"));
+        assertNotEquals(c.w().generateKey(""), c.w().generateKey(""));
+        assertCode(StatusCode.INVALID, () -> c.w().generateKey("bad/prefix"));
     }
 
     // ------------------------------------------------------------------ keys
 
-    @BothTransports
-    void keysWithEveryAllowedPunctuationWork(final Transport transport)
+    @EveryTopology
+    void keysWithEveryAllowedPunctuationWork(final Clients c)
     {
-        final List<String> keys = List.of(key(transport, "req-42:0_1"), key(transport, "a@b;c"),
-            key(transport, ".-_!@#%^*()+=:;"), key(transport, "UPPER.lower.0123456789"));
+        final List<String> keys = List.of(c.key("req-42:0_1"), c.key("a@b;c"),
+            c.key(".-_!@#%^*()+=:;"), c.key("UPPER.lower.0123456789"));
         for (final String key : keys)
         {
-            kv(transport).set(key, key.getBytes());
+            c.w().set(key, key.getBytes());
         }
         for (final String key : keys)
         {
-            assertArrayEquals(key.getBytes(), kv(transport).get(key), key);
+            assertArrayEquals(key.getBytes(), c.r().get(key), key);
         }
-        assertEquals(List.of(true, true, true, true), kv(transport).exist(keys));
-        assertEquals(List.of(), kv(transport).delete(keys));
+        assertEquals(List.of(true, true, true, true), c.r().exist(keys));
+        assertEquals(List.of(), c.d().delete(keys));
     }
 
-    @BothTransports
-    void keyLengthLimitIs1024(final Transport transport)
+    @EveryTopology
+    void keyLengthLimitIs1024(final Clients c)
     {
         final String longest = "k".repeat(1024);
-        kv(transport).set(longest, "x".getBytes());
-        assertArrayEquals("x".getBytes(), kv(transport).get(longest));
-        assertEquals(List.of(true), kv(transport).exist(List.of(longest)));
-        assertEquals(List.of(), kv(transport).delete(List.of(longest)));
+        c.w().set(longest, "x".getBytes());
+        assertArrayEquals("x".getBytes(), c.r().get(longest));
+        assertEquals(List.of(true), c.r().exist(List.of(longest)));
+        assertEquals(List.of(), c.d().delete(List.of(longest)));
 
         final String tooLong = "k".repeat(1025);
-        assertCode(StatusCode.INVALID, () -> kv(transport).set(tooLong, "x".getBytes()));
-        assertCode(StatusCode.INVALID, () -> kv(transport).get(tooLong));
+        assertCode(StatusCode.INVALID, () -> c.w().set(tooLong, "x".getBytes()));
+        assertCode(StatusCode.INVALID, () -> c.r().get(tooLong));
         // mset does not check keys in the SDK: the worker must
-        assertEquals(List.of(tooLong), kv(transport).mset(List.of(key(transport, "len-ok"), tooLong),
+        assertEquals(List.of(tooLong), c.w().mset(List.of(c.key("len-ok"), tooLong),
             List.of("a".getBytes(), "b".getBytes()), SetParam.DEFAULT));
-        assertCode(StatusCode.INVALID, () -> kv(transport).set("", "x".getBytes()));
-        assertServes(client(transport));
+        assertCode(StatusCode.INVALID, () -> c.w().set("", "x".getBytes()));
+        c.assertServe();
     }
 
-    @BothTransports
-    void keysWithForbiddenCharactersAreInvalid(final Transport transport)
+    @EveryTopology
+    void keysWithForbiddenCharactersAreInvalid(final Clients c)
     {
         for (final String bad : List.of("a/b", "a b", "a~b", "caf\u00e9", "\u952e", "a$b", "a&b", "tab\tkey",
             "new\nline"))
         {
-            assertCode(StatusCode.INVALID, () -> kv(transport).set(bad, "x".getBytes()));
-            assertCode(StatusCode.INVALID, () -> kv(transport).get(bad));
-            assertCode(StatusCode.INVALID, () -> kv(transport).get(List.of(bad), 0));
-            assertCode(StatusCode.INVALID, () -> kv(transport).mset(List.of(bad), List.of("x".getBytes()),
+            assertCode(StatusCode.INVALID, () -> c.w().set(bad, "x".getBytes()));
+            assertCode(StatusCode.INVALID, () -> c.r().get(bad));
+            assertCode(StatusCode.INVALID, () -> c.r().get(List.of(bad), 0));
+            assertCode(StatusCode.INVALID, () -> c.w().mset(List.of(bad), List.of("x".getBytes()),
                 SetParam.DEFAULT));
-            assertCode(StatusCode.INVALID, () -> kv(transport).mcreate(List.of(bad), new long[] {4},
+            assertCode(StatusCode.INVALID, () -> c.w().mcreate(List.of(bad), new long[] {4},
                 SetParam.DEFAULT));
-            assertCode(StatusCode.INVALID, () -> kv(transport).exist(List.of(bad)));
+            assertCode(StatusCode.INVALID, () -> c.r().exist(List.of(bad)));
         }
-        assertServes(client(transport));
+        c.assertServe();
     }
 
     // ------------------------------------------------------------------ batch limits
 
-    private static List<String> keys(final Transport transport, final String prefix, final int count)
+    private static List<String> keys(final Clients c, final String prefix, final int count)
     {
         final List<String> keys = new ArrayList<>(count);
         for (int i = 0; i < count; i++)
         {
-            keys.add(key(transport, prefix + i));
+            keys.add(c.key(prefix + i));
         }
         return keys;
     }
 
-    @BothTransports
-    void msetAndMcreateHoldFewerThan2000Keys(final Transport transport)
+    @EveryTopology
+    void msetAndMcreateHoldFewerThan2000Keys(final Clients c)
     {
-        final List<String> keys = keys(transport, "batch-", 2000);
+        final List<String> keys = keys(c, "batch-", 2000);
         final List<byte[]> values = new ArrayList<>(Collections.nCopies(2000, "v".getBytes()));
-        assertCode(StatusCode.INVALID, () -> kv(transport).mset(keys, values, SetParam.DEFAULT));
-        assertCode(StatusCode.INVALID, () -> kv(transport).mcreate(keys, new long[2000], SetParam.DEFAULT));
-        assertEquals(List.of(false), kv(transport).exist(List.of(keys.getFirst())));
-        assertServes(client(transport));
+        assertCode(StatusCode.INVALID, () -> c.w().mset(keys, values, SetParam.DEFAULT));
+        assertCode(StatusCode.INVALID, () -> c.w().mcreate(keys, new long[2000], SetParam.DEFAULT));
+        assertEquals(List.of(false), c.r().exist(List.of(keys.getFirst())));
+        c.assertServe();
 
-        assertEquals(List.of(), kv(transport).mset(keys.subList(0, 1999), values.subList(0, 1999),
+        assertEquals(List.of(), c.w().mset(keys.subList(0, 1999), values.subList(0, 1999),
             SetParam.DEFAULT));
-        assertEquals(Collections.nCopies(1999, true), kv(transport).exist(keys.subList(0, 1999)));
-        assertEquals(List.of(), kv(transport).delete(keys.subList(0, 1999)));
+        assertEquals(Collections.nCopies(1999, true), c.r().exist(keys.subList(0, 1999)));
+        assertEquals(List.of(), c.d().delete(keys.subList(0, 1999)));
     }
 
-    @BothTransports
-    void readBatchesHoldAtMost10000Keys(final Transport transport)
+    @EveryTopology
+    void readBatchesHoldAtMost10000Keys(final Clients c)
     {
-        final List<String> keys = keys(transport, "read-", 10_001);
+        final List<String> keys = keys(c, "read-", 10_001);
         final List<byte[]> values = new ArrayList<>(Collections.nCopies(1999, "v".getBytes()));
-        assertEquals(List.of(), kv(transport).mset(keys.subList(0, 1999), values, SetParam.DEFAULT));
+        assertEquals(List.of(), c.w().mset(keys.subList(0, 1999), values, SetParam.DEFAULT));
 
-        assertCode(StatusCode.INVALID, () -> kv(transport).get(keys, 0));
-        assertCode(StatusCode.INVALID, () -> kv(transport).getBuffers(keys, 0));
-        assertCode(StatusCode.INVALID, () -> kv(transport).exist(keys));
-        assertCode(StatusCode.INVALID, () -> kv(transport).delete(keys));
-        assertCode(StatusCode.INVALID, () -> kv(transport).expire(keys, 10));
-        assertEquals(List.of(true), kv(transport).exist(List.of(keys.getFirst())), "a refused delete deleted");
-        assertServes(client(transport));
+        assertCode(StatusCode.INVALID, () -> c.r().get(keys, 0));
+        assertCode(StatusCode.INVALID, () -> c.r().getBuffers(keys, 0));
+        assertCode(StatusCode.INVALID, () -> c.r().exist(keys));
+        assertCode(StatusCode.INVALID, () -> c.d().delete(keys));
+        assertCode(StatusCode.INVALID, () -> c.d().expire(keys, 10));
+        assertEquals(List.of(true), c.r().exist(List.of(keys.getFirst())), "a refused delete deleted");
+        c.assertServe();
 
         final List<String> most = keys.subList(0, 10_000);
-        final List<byte[]> got = kv(transport).get(most, 0);
+        final List<byte[]> got = c.r().get(most, 0);
         assertEquals(10_000, got.size());
         assertArrayEquals("v".getBytes(), got.get(1998));
         assertNull(got.get(1999));
-        final List<Boolean> exist = kv(transport).exist(most);
+        final List<Boolean> exist = c.r().exist(most);
         assertEquals(10_000, exist.size());
         assertTrue(exist.get(0));
         assertFalse(exist.get(9999));
-        assertEquals(8001, kv(transport).expire(most, 100).size());
-        assertEquals(List.of(), kv(transport).delete(most));
-        assertEquals(List.of(false), kv(transport).exist(List.of(keys.getFirst())));
+        assertEquals(8001, c.d().expire(most, 100).size());
+        assertEquals(List.of(), c.d().delete(most));
+        assertEquals(List.of(false), c.r().exist(List.of(keys.getFirst())));
     }
 
     // ------------------------------------------------------------------ values
 
-    @BothTransports
-    void valuesOfEverySizeRoundTripByteExact(final Transport transport)
+    @EveryTopology
+    void valuesOfEverySizeRoundTripByteExact(final Clients c)
     {
         final int[] sizes = {0, 1, 63, 64, 65, 4095, 16 * KIB + 1, 499 * KIB, 500 * KIB - 1, 500 * KIB,
             500 * KIB + 1, 501 * KIB, 3 * MIB + 7, 8 * MIB};
         for (final int size : sizes)
         {
-            final String key = key(transport, "size-" + size);
+            final String key = c.key("size-" + size);
             final byte[] value = randomBytes(1000L + size, size);
-            kv(transport).set(key, value);
-            assertArrayEquals(value, kv(transport).get(key), "get of " + size + " bytes");
-            assertArrayEquals(value, kv(transport).get(List.of(key), 0).getFirst(), "batch get of " + size);
-            try (ReadOnlyBuffer view = kv(transport).getBuffers(List.of(key), 0).getFirst())
+            c.w().set(key, value);
+            assertArrayEquals(value, c.r().get(key), "get of " + size + " bytes");
+            assertArrayEquals(value, c.r().get(List.of(key), 0).getFirst(), "batch get of " + size);
+            try (ReadOnlyBuffer view = c.r().getBuffers(List.of(key), 0).getFirst())
             {
                 assertEquals(size, view.size());
                 assertArrayEquals(value, view.toByteArray(), "getBuffers of " + size + " bytes");
-                assertEquals(transport == Transport.AUTO, view.isZeroCopy());
+                assertEquals(c.transport() == Transport.AUTO, view.isZeroCopy());
             }
-            kv(transport).delete(key);
+            c.d().delete(key);
         }
     }
 
-    @BothTransports
-    void valueLargerThanThePoolIsOutOfMemory(final Transport transport)
+    @EveryTopology
+    void valueLargerThanThePoolIsOutOfMemory(final Clients c)
     {
         final byte[] huge = new byte[65 * MIB];
-        final String key = key(transport, "huge");
-        assertCode(StatusCode.OUT_OF_MEMORY, () -> kv(transport).set(key, huge));
-        assertEquals(List.of(false), kv(transport).exist(List.of(key)));
-        assertServes(client(transport));
+        final String key = c.key("huge");
+        assertCode(StatusCode.OUT_OF_MEMORY, () -> c.w().set(key, huge));
+        assertEquals(List.of(false), c.r().exist(List.of(key)));
+        c.assertServe();
     }
 
-    @BothTransports
-    void diskCacheTypeIsNotSupportedYet(final Transport transport)
+    @EveryTopology
+    void diskCacheTypeIsNotSupportedYet(final Clients c)
     {
         final SetParam disk = SetParam.builder().cacheType(CacheType.DISK).build();
-        final String key = key(transport, "disk");
-        assertCode(StatusCode.NOT_SUPPORTED, () -> kv(transport).set(key, "v".getBytes(), disk));
-        assertCode(StatusCode.NOT_SUPPORTED, () -> kv(transport).set(key, new byte[600 * KIB], disk));
-        assertCode(StatusCode.NOT_SUPPORTED, () -> kv(transport).mset(List.of(key), List.of("v".getBytes()), disk));
-        assertEquals(List.of(false), kv(transport).exist(List.of(key)));
-        assertServes(client(transport));
+        final String key = c.key("disk");
+        assertCode(StatusCode.NOT_SUPPORTED, () -> c.w().set(key, "v".getBytes(), disk));
+        assertCode(StatusCode.NOT_SUPPORTED, () -> c.w().set(key, new byte[600 * KIB], disk));
+        assertCode(StatusCode.NOT_SUPPORTED, () -> c.w().mset(List.of(key), List.of("v".getBytes()), disk));
+        assertEquals(List.of(false), c.r().exist(List.of(key)));
+        c.assertServe();
     }
 
     // ------------------------------------------------------------------ TTL
 
-    @BothTransports
-    void keysWithATtlDisappearWithoutBeingReadAndTheirMemoryReturns(final Transport transport)
+    @EveryTopology
+    void keysWithATtlDisappearWithoutBeingReadAndTheirMemoryReturns(final Clients c)
     {
-        final String small = key(transport, "ttl-small");
-        final String big = key(transport, "ttl-big");
-        final String expired = key(transport, "ttl-by-expire");
+        final String small = c.key("ttl-small");
+        final String big = c.key("ttl-big");
+        final String expired = c.key("ttl-by-expire");
         final SetParam oneSecond = SetParam.builder().ttlSecond(1).writeMode(WriteMode.NONE_L2_CACHE_EVICT).build();
-        kv(transport).set(small, "short-lived".getBytes(), oneSecond);
-        kv(transport).set(big, randomBytes(7, 40 * MIB), oneSecond); // 40 of the pool's 64 MiB
-        kv(transport).set(expired, "persistent".getBytes());
-        assertEquals(List.of(), kv(transport).expire(List.of(expired), 1));
-        assertEquals(List.of(true, true, true), kv(transport).exist(List.of(small, big, expired)));
+        c.w().set(small, "short-lived".getBytes(), oneSecond);
+        c.w().set(big, randomBytes(7, 40 * MIB), oneSecond); // 40 of the pool's 64 MiB
+        c.w().set(expired, "persistent".getBytes());
+        assertEquals(List.of(), c.d().expire(List.of(expired), 1));
+        assertEquals(List.of(true, true, true), c.r().exist(List.of(small, big, expired)));
         // an overwrite without TTL, and an expire(0), make a key persistent again
-        final String rewritten = key(transport, "ttl-rewritten");
-        final String cleared = key(transport, "ttl-cleared");
-        final String extended = key(transport, "ttl-extended");
-        kv(transport).set(rewritten, "1".getBytes(), oneSecond);
-        kv(transport).set(rewritten, "2".getBytes());
-        kv(transport).set(cleared, "3".getBytes(), oneSecond);
-        assertEquals(List.of(), kv(transport).expire(List.of(cleared), 0));
-        kv(transport).set(extended, "4".getBytes(), oneSecond);
-        assertEquals(List.of(), kv(transport).expire(List.of(extended), 60));
+        final String rewritten = c.key("ttl-rewritten");
+        final String cleared = c.key("ttl-cleared");
+        final String extended = c.key("ttl-extended");
+        c.w().set(rewritten, "1".getBytes(), oneSecond);
+        c.w().set(rewritten, "2".getBytes());
+        c.w().set(cleared, "3".getBytes(), oneSecond);
+        assertEquals(List.of(), c.d().expire(List.of(cleared), 0));
+        c.w().set(extended, "4".getBytes(), oneSecond);
+        assertEquals(List.of(), c.d().expire(List.of(extended), 60));
 
         SystemTests.sleep(2300);
-        assertEquals(List.of(true, true, true), kv(transport).exist(List.of(rewritten, cleared, extended)),
+        assertEquals(List.of(true, true, true), c.r().exist(List.of(rewritten, cleared, extended)),
             "keys whose TTL was replaced expired anyway");
-        assertArrayEquals("2".getBytes(), kv(transport).get(rewritten));
-        assertEquals(List.of(), kv(transport).delete(List.of(rewritten, cleared, extended)));
+        assertArrayEquals("2".getBytes(), c.r().get(rewritten));
+        assertEquals(List.of(), c.d().delete(List.of(rewritten, cleared, extended)));
         // nothing read the keys meanwhile; the 40 MiB must be back: another 40 MiB value fits only then
-        final String next = key(transport, "after-ttl");
-        kv(transport).set(next, randomBytes(8, 40 * MIB));
-        assertEquals(List.of(false, false, false), kv(transport).exist(List.of(small, big, expired)));
-        assertCode(StatusCode.NOT_FOUND, () -> kv(transport).get(small));
-        assertCode(StatusCode.NOT_FOUND, () -> kv(transport).get(expired));
-        kv(transport).delete(next);
-        assertServes(client(transport));
+        final String next = c.key("after-ttl");
+        c.w().set(next, randomBytes(8, 40 * MIB));
+        assertEquals(List.of(false, false, false), c.r().exist(List.of(small, big, expired)));
+        assertCode(StatusCode.NOT_FOUND, () -> c.r().get(small));
+        assertCode(StatusCode.NOT_FOUND, () -> c.r().get(expired));
+        c.d().delete(next);
+        c.assertServe();
     }
 
     // ------------------------------------------------------------------ subscribe (get with subTimeoutMs)
 
-    @BothTransports
-    void getWaitsForAKeySetLaterByAnotherClient(final Transport transport) throws Exception
+    @EveryTopology
+    void getWaitsForAKeySetLaterByAnotherClient(final Clients c) throws Exception
     {
         // 700 KiB is published through the pool (KV_CREATE + KV_PUBLISH), 10 bytes inline (KV_SET)
-        waitForALaterSet(transport, 700 * KIB);
-        waitForALaterSet(transport, 10);
+        waitForALaterSet(c, 700 * KIB);
+        waitForALaterSet(c, 10);
     }
 
-    private static void waitForALaterSet(final Transport transport, final int size) throws Exception
+    private static void waitForALaterSet(final Clients c, final int size) throws Exception
     {
-        final String key = key(transport, "later-" + size + "-" + System.nanoTime());
+        final String key = c.key("later-" + size + "-" + System.nanoTime());
         final byte[] value = randomBytes(9, size);
         final CompletableFuture<Void> setter = CompletableFuture.runAsync(() ->
         {
-            try (DsClient other = SystemTests.connect(worker, Transport.AUTO))
+            try (DsClient other = c.connectWritersWorker())
             {
                 SystemTests.sleep(300);
                 other.kv().set(key, value);
             }
         });
         final long start = System.nanoTime();
-        final List<byte[]> got = kv(transport).get(List.of(key), 5000);
+        final List<byte[]> got = c.r().get(List.of(key), 5000);
         final long elapsedMs = (System.nanoTime() - start) / 1_000_000;
         setter.get(10, TimeUnit.SECONDS);
         assertArrayEquals(value, got.getFirst());
         assertTrue(elapsedMs >= 250 && elapsedMs < 2000, "returned after " + elapsedMs + " ms");
-        kv(transport).delete(key);
+        c.d().delete(key);
     }
 
-    @BothTransports
-    void getOfAKeyNeverSetFailsAfterTheTimeout(final Transport transport)
+    @EveryTopology
+    void getOfAKeyNeverSetFailsAfterTheTimeout(final Clients c)
     {
-        final String key = key(transport, "never-" + System.nanoTime());
+        final String key = c.key("never-" + System.nanoTime());
         final long start = System.nanoTime();
-        assertCode(StatusCode.NOT_FOUND, () -> kv(transport).get(List.of(key), 800));
+        assertCode(StatusCode.NOT_FOUND, () -> c.r().get(List.of(key), 800));
         final long elapsedMs = (System.nanoTime() - start) / 1_000_000;
         assertTrue(elapsedMs >= 750 && elapsedMs < 3000, "NOT_FOUND after " + elapsedMs + " ms, timeout 800 ms");
-        assertCode(StatusCode.INVALID, () -> kv(transport).get(List.of(key), -1));
-        assertServes(client(transport));
+        assertCode(StatusCode.INVALID, () -> c.r().get(List.of(key), -1));
+        c.assertServe();
     }
 
     // ------------------------------------------------------------------ mcreate and msetBuffer
 
-    @BothTransports
-    void mcreateFillAndMsetBufferRoundTrip(final Transport transport)
+    @EveryTopology
+    void mcreateFillAndMsetBufferRoundTrip(final Clients c)
     {
-        final List<String> keys = List.of(key(transport, "mc-small"), key(transport, "mc-mid"),
-            key(transport, "mc-big"), key(transport, "mc-empty"));
+        final List<String> keys = List.of(c.key("mc-small"), c.key("mc-mid"),
+            c.key("mc-big"), c.key("mc-empty"));
         final long[] sizes = {10, 600 * KIB, 2 * MIB + 3, 0};
-        final List<WritableBuffer> buffers = kv(transport).mcreate(keys, sizes, SetParam.DEFAULT);
+        final List<WritableBuffer> buffers = c.w().mcreate(keys, sizes, SetParam.DEFAULT);
         assertEquals(4, buffers.size());
         for (int i = 0; i < keys.size(); i++)
         {
@@ -583,42 +678,42 @@ class KvSemanticsTest
             MemorySegment.copy(randomBytes(100 + i, (int) sizes[i]), 0, buffers.get(i).data(), ValueLayout.JAVA_BYTE,
                 0, (int) sizes[i]);
         }
-        assertEquals(List.of(false, false, false, false), kv(transport).exist(keys), "visible before msetBuffer");
-        assertEquals(List.of(), kv(transport).msetBuffer(buffers));
+        assertEquals(List.of(false, false, false, false), c.r().exist(keys), "visible before msetBuffer");
+        assertEquals(List.of(), c.w().msetBuffer(buffers));
         for (int i = 0; i < keys.size(); i++)
         {
-            assertArrayEquals(randomBytes(100 + i, (int) sizes[i]), kv(transport).get(keys.get(i)), keys.get(i));
+            assertArrayEquals(randomBytes(100 + i, (int) sizes[i]), c.r().get(keys.get(i)), keys.get(i));
         }
         assertThrows(IllegalStateException.class, () -> buffers.getFirst().data());
-        assertCode(StatusCode.INVALID, () -> kv(transport).msetBuffer(buffers));
+        assertCode(StatusCode.INVALID, () -> c.w().msetBuffer(buffers));
         buffers.forEach(WritableBuffer::close);
-        assertArrayEquals(randomBytes(102, (int) sizes[2]), kv(transport).get(keys.get(2)),
+        assertArrayEquals(randomBytes(102, (int) sizes[2]), c.r().get(keys.get(2)),
             "closing a published buffer must not free its value");
-        assertCode(StatusCode.INVALID, () -> kv(transport).mcreate(List.of(key(transport, "mc-nx")), new long[] {4},
+        assertCode(StatusCode.INVALID, () -> c.w().mcreate(List.of(c.key("mc-nx")), new long[] {4},
             SetParam.builder().existence(ExistenceOpt.NX).build()));
-        assertCode(StatusCode.INVALID, () -> kv(transport).mcreate(List.of(key(transport, "mc-neg")),
+        assertCode(StatusCode.INVALID, () -> c.w().mcreate(List.of(c.key("mc-neg")),
             new long[] {-1}, SetParam.DEFAULT));
-        assertEquals(List.of(), kv(transport).delete(keys));
-        assertServes(client(transport));
+        assertEquals(List.of(), c.d().delete(keys));
+        c.assertServe();
     }
 
-    @BothTransports
-    void closingAnUnpublishedBufferGivesItsMemoryBack(final Transport transport)
+    @EveryTopology
+    void closingAnUnpublishedBufferGivesItsMemoryBack(final Clients c)
     {
-        final String key = key(transport, "abandoned");
+        final String key = c.key("abandoned");
         for (int i = 0; i < 50; i++)
         {
-            final List<WritableBuffer> buffers = kv(transport).mcreate(List.of(key), new long[] {8 * MIB},
+            final List<WritableBuffer> buffers = c.w().mcreate(List.of(key), new long[] {8 * MIB},
                 SetParam.DEFAULT);
             buffers.getFirst().data().set(ValueLayout.JAVA_BYTE, 8 * MIB - 1, (byte) i);
             buffers.getFirst().close();
         }
-        assertEquals(List.of(false), kv(transport).exist(List.of(key)));
+        assertEquals(List.of(false), c.r().exist(List.of(key)));
         // 50 x 8 MiB went through a 64 MiB pool: a large value still fits
         final byte[] value = randomBytes(11, 48 * MIB);
-        kv(transport).set(key, value);
-        assertArrayEquals(value, kv(transport).get(key));
-        kv(transport).delete(key);
-        assertServes(client(transport));
+        c.w().set(key, value);
+        assertArrayEquals(value, c.r().get(key));
+        c.d().delete(key);
+        c.assertServe();
     }
 }

@@ -84,6 +84,26 @@ final class SystemTests
         return DsClient.connect(ConnectOptions.builder(worker.host(), worker.port()).transport(transport).build());
     }
 
+    /** Deletes a directory tree if it exists; a leftover must not fail the test. */
+    static void deleteTree(final java.nio.file.Path root)
+    {
+        if (root == null || !java.nio.file.Files.exists(root))
+        {
+            return;
+        }
+        try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(root))
+        {
+            for (final java.nio.file.Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList())
+            {
+                java.nio.file.Files.deleteIfExists(path);
+            }
+        }
+        catch (final java.io.IOException e)
+        {
+            // a temp directory left behind is not a test failure
+        }
+    }
+
     static void sleep(final long ms)
     {
         try

@@ -16,6 +16,10 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -111,6 +115,61 @@ public final class WorkerProcess implements AutoCloseable
             throw e;
         }
         return worker;
+    }
+
+    /**
+     * Several workers started at the same moment, each with the test defaults overridden by its own flags (a cluster
+     * passes {@code etcd_address} and {@code cluster_name} this way), in the order given. Each gets its own free port
+     * and home directory. If any fails to start, the others are closed and the first failure is thrown.
+     */
+    public static List<WorkerProcess> startAll(final List<Map<String, String>> flagsOfEach)
+    {
+        final ExecutorService starters = Executors.newFixedThreadPool(Math.max(1, flagsOfEach.size()), runnable ->
+            Thread.ofPlatform().daemon().name("ds4j-test-worker-start").unstarted(runnable));
+        final List<Future<WorkerProcess>> starts = new ArrayList<>();
+        try
+        {
+            for (final Map<String, String> flags : flagsOfEach)
+            {
+                starts.add(starters.submit(() -> start(flags)));
+            }
+            final List<WorkerProcess> started = new ArrayList<>();
+            Throwable failure = null;
+            for (final Future<WorkerProcess> start : starts)
+            {
+                try
+                {
+                    started.add(start.get());
+                }
+                catch (final ExecutionException e)
+                {
+                    failure = failure == null ? e.getCause() : failure;
+                }
+                catch (final InterruptedException e)
+                {
+                    Thread.currentThread().interrupt();
+                    failure = failure == null ? e : failure;
+                }
+            }
+            if (failure != null)
+            {
+                started.forEach(WorkerProcess::close);
+                if (failure instanceof RuntimeException runtime)
+                {
+                    throw runtime;
+                }
+                if (failure instanceof Error error)
+                {
+                    throw error;
+                }
+                throw new IllegalStateException("starting workers failed", failure);
+            }
+            return started;
+        }
+        finally
+        {
+            starters.shutdownNow();
+        }
     }
 
     public String host()

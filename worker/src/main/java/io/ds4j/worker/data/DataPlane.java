@@ -102,7 +102,10 @@ public final class DataPlane implements AutoCloseable
         return resolver.loadFromL2(key);
     }
 
-    /** The owner retired versions of a key up to {@code version}: this node's copy of them goes. */
+    /**
+     * The owner retired versions of a key up to {@code version}: this node's copy of them goes, and a copy of them
+     * still being installed here is refused ({@link LocalCopies#retire} leaves a tombstone).
+     */
     public void retire(final String key, final long version, final Removal why)
     {
         copies.retire(key, version, why);

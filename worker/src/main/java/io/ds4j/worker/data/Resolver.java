@@ -4,6 +4,7 @@ import io.ds4j.common.ConsistencyType;
 import io.ds4j.common.DsException;
 import io.ds4j.common.KeyRules;
 import io.ds4j.common.StatusCode;
+import io.ds4j.common.WriteMode;
 import io.ds4j.common.KeyMeta;
 import io.ds4j.worker.meta.MetadataOwner;
 import io.ds4j.worker.store.LocalCopies;
@@ -31,8 +32,12 @@ import java.util.function.BiFunction;
  */
 public final class Resolver
 {
-    /** A version the owner named that its holder no longer has (overwritten meanwhile) is looked up again. */
-    private static final int PULL_ATTEMPTS = 8;
+    /**
+     * A version the owner named that its holder no longer has (overwritten meanwhile) is looked up again, for as long
+     * as this: a writer that overwrites the key faster than a query and a pull take can make several attempts in a
+     * row miss, and a fixed few of them made a get of a live key answer NOT_FOUND (ClusterConsistencyTest).
+     */
+    private static final long PULL_RETRY_NANOS = 2_000_000_000L;
     /** How long a version the owner named may take to be installed by its writer here. */
     private static final long INSTALL_WAIT_NANOS = 50_000_000L;
 
@@ -202,8 +207,9 @@ public final class Resolver
     private Value fromOwner(final String key, final KeyMeta first, final StoreEntry[] entries, final int index)
         throws InterruptedException
     {
+        final long deadline = System.nanoTime() + PULL_RETRY_NANOS;
         KeyMeta meta = first;
-        for (int attempt = 0; attempt < PULL_ATTEMPTS && meta != null; attempt++)
+        while (meta != null)
         {
             publisher.observe(meta.version());
             final Value value = self.equals(meta.primary()) ? fromHere(key, meta, entries, index)
@@ -212,14 +218,22 @@ public final class Resolver
             {
                 return value;
             }
+            // another reader here may have pulled this version or a newer one meanwhile
+            final StoreEntry local = copies.current(key);
+            final Value here = local == null || local.version() < meta.version() ? null : store.read(local);
+            if (here != null)
+            {
+                note(entries, index, local);
+                return here;
+            }
+            if (System.nanoTime() - deadline > 0)
+            {
+                throw new DsException(StatusCode.TRY_AGAIN, "every version of " + key + " the owner named was"
+                    + " overwritten before it could be pulled, for " + PULL_RETRY_NANOS / 1_000_000 + " ms; retry");
+            }
             meta = owner.query(List.of(key), 0)[0];
         }
-        if (meta == null)
-        {
-            return fromL2(key, entries, index);
-        }
-        throw new DsException(StatusCode.TRY_AGAIN, "the copy of " + key + " moved " + PULL_ATTEMPTS + " times while"
-            + " this worker pulled it (writers on other workers overwrite it that fast); retry");
+        return fromL2(key, entries, index);
     }
 
     private Value fromHere(final String key, final KeyMeta meta, final StoreEntry[] entries, final int index)
@@ -240,7 +254,19 @@ public final class Resolver
     /** Pulls {@code meta}'s version from its primary; kept here as a replica when replication is on. */
     private Value pull(final String key, final KeyMeta meta, final StoreEntry[] entries, final int index)
     {
-        final PrimaryFetcher.Fetched fetched = fetcher.fetch(meta.primary(), key, meta.version());
+        PrimaryFetcher.Fetched fetched;
+        try
+        {
+            fetched = fetcher.fetch(meta.primary(), key, meta.version());
+        }
+        catch (final DsException e)
+        {
+            fetched = e.code() == StatusCode.RPC_UNAVAILABLE ? fromL2InsteadOfPrimary(key, meta) : null;
+            if (fetched == null)
+            {
+                throw e;
+            }
+        }
         if (fetched == null)
         {
             return null;
@@ -271,6 +297,36 @@ public final class Resolver
             copies.retire(key, version - 1, Removal.REPLACED);
         }
         return region;
+    }
+
+    /**
+     * The primary of an L2-backed version cannot be reached (it died, or died mid-transfer): the same version in L2
+     * serves instead, as a replica like a pulled copy (the owner still names the dead primary, so it cannot become
+     * this node's primary). Only the very version the owner named is taken: a write-back record may lag behind it.
+     * Null when L2 has no such record (the caller then reports the primary as unavailable).
+     */
+    private PrimaryFetcher.Fetched fromL2InsteadOfPrimary(final String key, final KeyMeta meta)
+    {
+        final WriteMode mode = meta.writeMode();
+        if (mode != WriteMode.WRITE_THROUGH_L2_CACHE && mode != WriteMode.WRITE_BACK_L2_CACHE
+            && mode != WriteMode.WRITE_BACK_L2_CACHE_EVICT)
+        {
+            return null;
+        }
+        final StoreEntry loaded = store.loadFromL2(key);
+        if (loaded == null)
+        {
+            return null;
+        }
+        // the loaded entry was never installed or told to anyone: its region alone is kept, or freed here; it must
+        // not go through the removal listeners, which would delete the L2 record it came from
+        final StoredObject region = loaded.memory();
+        if (loaded.version() != meta.version())
+        {
+            region.release();
+            return null;
+        }
+        return new PrimaryFetcher.Fetched(region, false, false);
     }
 
     /** A key no live copy has: a record in L2 becomes this node's primary copy. */

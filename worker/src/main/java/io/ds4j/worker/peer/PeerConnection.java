@@ -328,6 +328,12 @@ final class PeerConnection implements Closeable
             {
                 sink.abort();
             }
+            // the request left the pending map when its reply arrived, so failing the link no longer reaches it:
+            // without this its caller waited for the whole fetch timeout (ClusterPeerFaultTest)
+            if (request != null)
+            {
+                request.future.completeExceptionally(unavailable("the transfer broke off: " + e));
+            }
             throw e;
         }
     }

@@ -21,15 +21,14 @@ import io.ds4j.worker.data.DataPlane;
 import io.ds4j.worker.meta.MetadataOwner;
 import io.ds4j.worker.store.Removal;
 import io.ds4j.worker.store.StoreEntry;
-import io.ds4j.worker.store.StoredObject;
 import io.ds4j.worker.store.Value;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -38,7 +37,7 @@ import java.util.function.Consumer;
  * requests are decoded on the connection's thread and executed each on a virtual thread (a query may wait for its
  * subscribe timeout, and must not hold up the requests behind it), and the replies go back under a write lock in
  * whatever order they finish. Owner calls go to this worker's {@link MetadataOwner} for its ranges, holder calls to
- * its {@link DataPlane}; a FETCH streams the value from the pool's segment file with sendfile.
+ * its {@link DataPlane}; a FETCH copies the value from the pool into the socket right after its reply.
  */
 public final class PeerService implements AutoCloseable
 {
@@ -50,14 +49,12 @@ public final class PeerService implements AutoCloseable
     private final String self;
     private final DataPlane data;
     private final MetadataOwner localOwner;
-    private final FileChannel segmentFile;
 
-    public PeerService(final String self, final DataPlane data, final MetadataOwner localOwner) throws IOException
+    public PeerService(final String self, final DataPlane data, final MetadataOwner localOwner)
     {
         this.self = self;
         this.data = data;
         this.localOwner = localOwner;
-        this.segmentFile = FileChannel.open(data.store().pool().path(), StandardOpenOption.READ);
     }
 
     /**
@@ -330,18 +327,20 @@ public final class PeerService implements AutoCloseable
                 FetchCodec.writeFound(out, entry.version(), attachment != null, attachment != null && attachment.sealed(),
                     value.size());
                 channel.send();
-                final StoredObject pooled = value.pooled();
-                if (pooled != null)
+                // Copied into the socket, not sent with sendfile from the segment file: sendfile queues references
+                // to the segment's pages, and the peer reads them only later. Once this method returns the value is
+                // released, an overwrite frees its memory and a new value is written there at once, so the peer
+                // would read the new value's bytes for whatever it had not read yet (a torn value:
+                // ClusterKvTest.valuesPulledWhileTheirWriterOverwritesThemAreNeverTorn). A blocking write returns
+                // only when the bytes are in the socket's own buffers.
+                final MemorySegment bytes = value.data();
+                for (long at = 0; at < bytes.byteSize(); at += SEND_CHUNK)
                 {
-                    channel.sendFileRange(segmentFile, pooled.dataOffset(), pooled.dataSize(), SEND_CHUNK);
-                }
-                else
-                {
-                    // a value served from disk because the pool was full: no segment range to send from
-                    final java.nio.ByteBuffer bytes = value.data().asByteBuffer();
-                    while (bytes.hasRemaining())
+                    final ByteBuffer chunk = bytes.asSlice(at, Math.min(SEND_CHUNK, bytes.byteSize() - at))
+                        .asByteBuffer();
+                    while (chunk.hasRemaining())
                     {
-                        channel.socket().write(bytes);
+                        channel.socket().write(chunk);
                     }
                 }
             }
@@ -367,13 +366,6 @@ public final class PeerService implements AutoCloseable
     @Override
     public void close()
     {
-        try
-        {
-            segmentFile.close();
-        }
-        catch (final IOException ignored)
-        {
-            // the worker is stopping
-        }
+        // nothing of its own to free: each link closes with its connection
     }
 }
