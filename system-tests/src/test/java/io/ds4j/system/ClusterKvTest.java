@@ -195,10 +195,18 @@ class ClusterKvTest
 
     /**
      * Every worker's pool usage once it stopped changing: a client's release of a view it read through is a message
-     * the worker handles a moment later, so a test's own baseline waits for the previous test's to land.
+     * the worker handles a moment later, and the client sends it ahead of its next request, so every client makes a
+     * request first and the baseline waits for the releases to land.
      */
     private static long[] settledPoolUsage()
     {
+        for (int i = 0; i < WORKERS; i++)
+        {
+            for (final Transport transport : Transport.values())
+            {
+                kv(i, transport).exist(List.of("settle"));
+            }
+        }
         long[] last = poolUsage();
         for (int i = 0; i < 50; i++)
         {

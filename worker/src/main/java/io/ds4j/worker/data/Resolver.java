@@ -326,7 +326,7 @@ public final class Resolver
             region.release();
             return null;
         }
-        return new PrimaryFetcher.Fetched(region, false, false);
+        return new PrimaryFetcher.Fetched(meta.version(), region, false, false);
     }
 
     /** A key no live copy has: a record in L2 becomes this node's primary copy. */

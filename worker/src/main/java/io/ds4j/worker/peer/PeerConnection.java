@@ -270,7 +270,7 @@ final class PeerConnection implements Closeable
             final FetchCodec.Reply header = FetchCodec.readReply(reply, maxValueBytes);
             if (header.found())
             {
-                receiveBulk(header, request);
+                receiveBulk(header, request, reply.correlationId());
             }
             if (request != null)
             {
@@ -293,7 +293,8 @@ final class PeerConnection implements Closeable
     }
 
     /** Reads the value after a FETCH reply into the caller's region, or past it when the caller gave up. */
-    private void receiveBulk(final FetchCodec.Reply header, final Pending request) throws IOException
+    private void receiveBulk(final FetchCodec.Reply header, final Pending request, final long correlationId)
+        throws IOException
     {
         final BulkSink sink = request == null ? null : request.sink;
         ByteBuffer target = null;
@@ -311,6 +312,7 @@ final class PeerConnection implements Closeable
             {
                 channel.receiveRaw(target);
                 sink.received();
+                acknowledge(correlationId);
                 return;
             }
             final ByteBuffer scratch = ByteBuffer.allocateDirect((int) Math.min(header.size(), 1 << 20));
@@ -321,6 +323,7 @@ final class PeerConnection implements Closeable
                 channel.receiveRaw(scratch);
                 left -= scratch.limit();
             }
+            acknowledge(correlationId);
         }
         catch (final IOException | RuntimeException e)
         {
@@ -335,6 +338,21 @@ final class PeerConnection implements Closeable
                 request.future.completeExceptionally(unavailable("the transfer broke off: " + e));
             }
             throw e;
+        }
+    }
+
+    /** Tells the primary that every byte of a fetch arrived, so it can let the value go (FETCH_RECEIVED). */
+    private void acknowledge(final long correlationId) throws IOException
+    {
+        writeLock.lock();
+        try
+        {
+            channel.writer().begin(PeerMessageType.FETCH_RECEIVED, FrameHeader.FLAG_NO_REPLY, correlationId);
+            channel.send();
+        }
+        finally
+        {
+            writeLock.unlock();
         }
     }
 

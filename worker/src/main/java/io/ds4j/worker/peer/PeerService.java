@@ -21,14 +21,15 @@ import io.ds4j.worker.data.DataPlane;
 import io.ds4j.worker.meta.MetadataOwner;
 import io.ds4j.worker.store.Removal;
 import io.ds4j.worker.store.StoreEntry;
+import io.ds4j.worker.store.StoredObject;
 import io.ds4j.worker.store.Value;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -49,11 +50,13 @@ public final class PeerService implements AutoCloseable
     private final String self;
     private final DataPlane data;
     private final MetadataOwner localOwner;
+    private final FileChannel segmentFile;
 
-    public PeerService(final String self, final DataPlane data, final MetadataOwner localOwner)
+    public PeerService(final String self, final DataPlane data, final MetadataOwner localOwner) throws IOException
     {
         this.self = self;
         this.data = data;
+        this.segmentFile = FileChannel.open(data.store().pool().path(), StandardOpenOption.READ);
         this.localOwner = localOwner;
     }
 
@@ -63,6 +66,7 @@ public final class PeerService implements AutoCloseable
     public void serve(final FramedChannel channel, final BodyReader hello, final String remote)
     {
         final ReentrantLock writeLock = new ReentrantLock();
+        final Receipts receipts = new Receipts();
         String peer = remote;
         try
         {
@@ -79,7 +83,12 @@ public final class PeerService implements AutoCloseable
                     throw new ProtocolException("a peer link carries only peer requests, not type " + request.type()
                         + (request.type() == io.ds4j.common.protocol.MessageType.HELLO ? " (a client's HELLO)" : ""));
                 }
-                final Runnable work = decode(channel, writeLock, request);
+                if (request.type() == PeerMessageType.FETCH_RECEIVED)
+                {
+                    receipts.received(request.correlationId());
+                    continue;
+                }
+                final Runnable work = decode(channel, writeLock, receipts, request);
                 Thread.ofVirtual().name("ds4j-peer-request").start(work);
                 channel.shrinkIfLarge();
             }
@@ -99,11 +108,61 @@ public final class PeerService implements AutoCloseable
         finally
         {
             channel.close();
+            receipts.close();
+        }
+    }
+
+    /**
+     * The values this connection sent with sendfile and its peer has not confirmed yet. sendfile returns once the
+     * kernel has queued references to the segment's pages, not copies: until the peer has read every byte, the value
+     * must not be released, or an overwrite could reuse its memory and the peer would read the new bytes (a torn
+     * value). The peer confirms with FETCH_RECEIVED; a connection that ends releases whatever it still pins.
+     */
+    private static final class Receipts
+    {
+        private final java.util.Map<Long, Value> pinned = new java.util.HashMap<>();
+        private boolean closed;
+
+        /** Pins {@code value} until its receipt; false (the caller releases it) once the connection ended. */
+        synchronized boolean pin(final long id, final Value value)
+        {
+            if (closed)
+            {
+                return false;
+            }
+            pinned.put(id, value);
+            return true;
+        }
+
+        void received(final long id)
+        {
+            final Value value;
+            synchronized (this)
+            {
+                value = pinned.remove(id);
+            }
+            if (value != null)
+            {
+                value.release();
+            }
+        }
+
+        void close()
+        {
+            final java.util.List<Value> left;
+            synchronized (this)
+            {
+                closed = true;
+                left = new java.util.ArrayList<>(pinned.values());
+                pinned.clear();
+            }
+            left.forEach(Value::release);
         }
     }
 
     /** Decodes one request on the connection's thread (the reader is reused); returns the work to run. */
-    private Runnable decode(final FramedChannel channel, final ReentrantLock lock, final BodyReader in)
+    private Runnable decode(final FramedChannel channel, final ReentrantLock lock, final Receipts receipts,
+        final BodyReader in)
     {
         final short type = in.type();
         final long id = in.correlationId();
@@ -228,7 +287,7 @@ public final class PeerService implements AutoCloseable
             {
                 final String key = in.getString();
                 final long version = in.getLong();
-                yield () -> fetch(channel, lock, id, key, version);
+                yield () -> fetch(channel, lock, receipts, id, key, version);
             }
             default -> throw new ProtocolException("unknown peer message type " + type);
         };
@@ -303,8 +362,8 @@ public final class PeerService implements AutoCloseable
     }
 
     /** Sends the bytes of the key, if this worker holds {@code version} or a newer one. */
-    private void fetch(final FramedChannel channel, final ReentrantLock lock, final long id, final String key,
-        final long version)
+    private void fetch(final FramedChannel channel, final ReentrantLock lock, final Receipts receipts, final long id,
+        final String key, final long version)
     {
         final StoreEntry entry = data.copies().awaitVersion(key, version, INSTALL_WAIT_NANOS);
         Value value = null;
@@ -327,20 +386,26 @@ public final class PeerService implements AutoCloseable
                 FetchCodec.writeFound(out, entry.version(), attachment != null, attachment != null && attachment.sealed(),
                     value.size());
                 channel.send();
-                // Copied into the socket, not sent with sendfile from the segment file: sendfile queues references
-                // to the segment's pages, and the peer reads them only later. Once this method returns the value is
-                // released, an overwrite frees its memory and a new value is written there at once, so the peer
-                // would read the new value's bytes for whatever it had not read yet (a torn value:
-                // ClusterKvTest.valuesPulledWhileTheirWriterOverwritesThemAreNeverTorn). A blocking write returns
-                // only when the bytes are in the socket's own buffers.
-                final MemorySegment bytes = value.data();
-                for (long at = 0; at < bytes.byteSize(); at += SEND_CHUNK)
+                final StoredObject pooled = value.pooled();
+                if (pooled != null)
                 {
-                    final ByteBuffer chunk = bytes.asSlice(at, Math.min(SEND_CHUNK, bytes.byteSize() - at))
-                        .asByteBuffer();
-                    while (chunk.hasRemaining())
+                    // pinned before the bytes go: the peer may confirm them before this thread gets back here
+                    final Value sent = value;
+                    value = null;
+                    if (!receipts.pin(id, sent))
                     {
-                        channel.socket().write(chunk);
+                        sent.release();
+                        return;
+                    }
+                    channel.sendFileRange(segmentFile, pooled.dataOffset(), pooled.dataSize(), SEND_CHUNK);
+                }
+                else
+                {
+                    // a value served from disk because the pool was full: a blocking write copies it into the socket
+                    final java.nio.ByteBuffer bytes = value.data().asByteBuffer();
+                    while (bytes.hasRemaining())
+                    {
+                        channel.socket().write(bytes);
                     }
                 }
             }
@@ -366,6 +431,13 @@ public final class PeerService implements AutoCloseable
     @Override
     public void close()
     {
-        // nothing of its own to free: each link closes with its connection
+        try
+        {
+            segmentFile.close();
+        }
+        catch (final IOException ignored)
+        {
+            // the worker is stopping
+        }
     }
 }

@@ -31,6 +31,11 @@ public final class PeerMessageType
     public static final short HOLDER_EXPIRY = 111;
     /** To a primary: the bytes of a version, sent after the reply frame. */
     public static final short FETCH = 120;
+    /**
+     * From a puller, no reply: all bytes of the FETCH with this frame's correlation id arrived. Until then the primary
+     * keeps the value pinned, because sendfile leaves the kernel referencing the value's pages after it returns.
+     */
+    public static final short FETCH_RECEIVED = 121;
 
     private PeerMessageType()
     {
@@ -38,7 +43,7 @@ public final class PeerMessageType
 
     public static boolean isPeerType(final int type)
     {
-        return type >= PEER_HELLO && type <= FETCH;
+        return type >= PEER_HELLO && type <= FETCH_RECEIVED;
     }
 
     public static String name(final int type)
@@ -59,6 +64,7 @@ public final class PeerMessageType
             case HOLDER_RETIRE -> "HOLDER_RETIRE";
             case HOLDER_EXPIRY -> "HOLDER_EXPIRY";
             case FETCH -> "FETCH";
+            case FETCH_RECEIVED -> "FETCH_RECEIVED";
             default -> "UNKNOWN(" + type + ")";
         };
     }
