@@ -426,7 +426,7 @@ class ClusterMembershipTest
                 !get(ownClient, keyA).isEmpty()));
 
             own.restartEmpty();
-            await("both rows and one ring of both are back in an etcd that lost everything", Duration.ofSeconds(20),
+            await("both rows and one ring of both are back in an etcd that lost everything", Duration.ofSeconds(45),
                 quietly(() ->
                 {
                     final List<KeyValue> ringRows = get(ownClient, settings.ringKey());

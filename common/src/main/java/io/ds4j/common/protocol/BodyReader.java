@@ -97,6 +97,13 @@ public final class BodyReader
         return value;
     }
 
+    /** The next long without moving past it (a codec that decides how to handle a body before reading it). */
+    public long peekLong()
+    {
+        need(8, "a long");
+        return buffer.getLong(position);
+    }
+
     /** A count of items that each take at least {@code minItemBytes}: checked before anyone allocates for them. */
     public int getCount(final int minItemBytes, final int max)
     {

@@ -16,6 +16,8 @@ public final class FramedChannel implements Closeable
 {
     private static final int INITIAL_CAPACITY = 64 * 1024;
     private static final int SHRINK_ABOVE = 4 << 20;
+    private static final long MIN_BACKOFF_NANOS = 10_000;
+    private static final long MAX_BACKOFF_NANOS = 500_000;
 
     private final SocketChannel channel;
     private final BodyWriter writer;
@@ -161,14 +163,24 @@ public final class FramedChannel implements Closeable
         final long chunk) throws IOException
     {
         long sent = 0;
+        long backoffNanos = MIN_BACKOFF_NANOS;
         while (sent < count)
         {
             final long n = file.transferTo(position + sent, Math.min(chunk, count - sent), channel);
-            if (n <= 0 && !channel.isOpen())
+            if (n > 0)
+            {
+                sent += n;
+                backoffNanos = MIN_BACKOFF_NANOS;
+                continue;
+            }
+            if (!channel.isOpen())
             {
                 throw new EOFException("peer closed the connection during a transfer");
             }
-            sent += n;
+            // the socket buffer is full: once a virtual thread used this socket the JDK made it non-blocking
+            // underneath, and transferTo then answers 0 instead of waiting, so wait here rather than spin
+            java.util.concurrent.locks.LockSupport.parkNanos(backoffNanos);
+            backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
         }
     }
 

@@ -35,9 +35,10 @@ import java.util.function.Consumer;
 
 /**
  * The answering side of the worker-to-worker link. A connection whose first frame is PEER_HELLO is handed here; its
- * requests are decoded on the connection's thread and executed each on a virtual thread (a query may wait for its
- * subscribe timeout, and must not hold up the requests behind it), and the replies go back under a write lock in
- * whatever order they finish. Owner calls go to this worker's {@link MetadataOwner} for its ranges, holder calls to
+ * requests are decoded on the connection's thread; the owner's quick bookkeeping is answered there at once, and
+ * everything that may wait (a query's subscribe timeout, retiring copies elsewhere, a fetch) runs on a virtual
+ * thread of its own so the requests behind it are not held up. Replies go back under a write lock in whatever order
+ * they finish. Owner calls go to this worker's {@link MetadataOwner} for its ranges, holder calls to
  * its {@link DataPlane}; a FETCH copies the value from the pool into the socket right after its reply.
  */
 public final class PeerService implements AutoCloseable
@@ -88,8 +89,16 @@ public final class PeerService implements AutoCloseable
                     receipts.received(request.correlationId());
                     continue;
                 }
+                final boolean quick = answersAtOnce(request);
                 final Runnable work = decode(channel, writeLock, receipts, request);
-                Thread.ofVirtual().name("ds4j-peer-request").start(work);
+                if (quick)
+                {
+                    work.run();
+                }
+                else
+                {
+                    Thread.ofVirtual().name("ds4j-peer-request").start(work);
+                }
                 channel.shrinkIfLarge();
             }
         }
@@ -158,6 +167,23 @@ public final class PeerService implements AutoCloseable
             }
             left.forEach(Value::release);
         }
+    }
+
+    /**
+     * Whether a request is answered on the connection's own thread: the owner's bookkeeping of this worker's records,
+     * which neither waits nor calls another worker. A query with a subscribe timeout, a publish or delete (they
+     * retire copies on other workers), holder calls (they may release references at other owners) and fetches run
+     * on a virtual thread each, so the requests behind them are not held up.
+     */
+    private static boolean answersAtOnce(final BodyReader request)
+    {
+        return switch (request.type())
+        {
+            case PeerMessageType.OWNER_ADD_COPY, PeerMessageType.OWNER_REMOVE_COPY, PeerMessageType.OWNER_EXISTS,
+                 PeerMessageType.OWNER_REF, PeerMessageType.OWNER_REF_COUNT -> true;
+            case PeerMessageType.OWNER_QUERY -> OwnerQueryCodec.peekSubTimeoutMs(request) <= 0;
+            default -> false;
+        };
     }
 
     /** Decodes one request on the connection's thread (the reader is reused); returns the work to run. */

@@ -33,6 +33,12 @@ public final class OwnerQueryCodec
         }
     }
 
+    /** The subscribe timeout of a request not read yet (the reader stays where it is). */
+    public static long peekSubTimeoutMs(final BodyReader in)
+    {
+        return in.peekLong();
+    }
+
     public static Request readRequest(final BodyReader in)
     {
         final long subTimeoutMs = in.getLong();
