@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "dsbench", mixinStandardHelpOptions = true, versionProvider = Dsbench.Version.class,
     description = {"ds4j benchmarks: each figure is printed as a ratio against a ceiling measured in the same run.",
-        "Workers and redis-server are started on free loopback ports and stopped at the end."},
+        "Workers, etcd and redis-server are started on free loopback ports and stopped at the end."},
     subcommands = {KvBench.class, CommandLine.HelpCommand.class},
     footer = {"", "Examples:",
         "  bin/dsbench kv                         every KV scenario, about 2.5 minutes",
@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
         "  bin/dsbench kv --scenarios tiers       issue 3's memory tiers, about 80 s",
         "  bin/dsbench kv --scenarios spill --drop-caches",
         "                                         spilled gets from the disk (root)",
+        "  bin/dsbench kv --scenarios cluster     the cluster (own etcd and workers), about 3 minutes",
         "", "JMH benchmarks (KvJmh), from the same build:",
         "  java -jar benchmarks/target/ds4j-benchmarks.jar KvJmh -f 1 -wi 2 -i 3"})
 public final class Dsbench implements Runnable

@@ -51,7 +51,11 @@ import java.util.regex.Pattern;
  * </ol>
  * And, only when named, issue 3's tiers ({@link TiersBench}): {@code spill} (get of a spilled value against a plain
  * file read), {@code zipf} (hit ratio and latency under eviction, against LRU and S3-FIFO simulated on the same trace)
- * and {@code l2} (WRITE_THROUGH set against write + fsync); {@code tiers} names all three.
+ * and {@code l2} (WRITE_THROUGH set against write + fsync); {@code tiers} names all three. Also only when named, the
+ * cluster's ({@link ClusterBench}, with an etcd and workers of their own): {@code remote} (cross-node get of large
+ * values against a bare sendfile socket pair), {@code localhit} (local hits of a cluster worker against a standalone
+ * one), {@code remotesmall} (cross-node 100-byte gets beside redis-server) and {@code scale} (aggregate set+get of
+ * 1, 2 and 3 workers); {@code cluster} names all four.
  */
 @Command(name = "kv", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Benchmarks the KV interface against a real worker process (and redis-server when installed).",
@@ -59,10 +63,13 @@ import java.util.regex.Pattern;
         "Every loop is bounded by time and count; the whole run by --max-seconds."})
 final class KvBench implements Callable<Integer>
 {
-    /** The scenarios, in the order they run; {@code tiers} stands for spill, zipf and l2. */
+    /**
+     * The scenarios, in the order they run; {@code tiers} stands for spill, zipf and l2, {@code cluster} for remote,
+     * localhit, remotesmall and scale.
+     */
     enum Scenario
     {
-        view, copy, small, batch, memory, spill, zipf, l2, tiers;
+        view, copy, small, batch, memory, spill, zipf, l2, tiers, remote, localhit, remotesmall, scale, cluster;
 
         /** Runs against the one worker (and redis-server) of the run; the others start workers of their own. */
         boolean sharedWorker()
@@ -73,6 +80,12 @@ final class KvBench implements Callable<Integer>
         boolean tier()
         {
             return this == spill || this == zipf || this == l2;
+        }
+
+        /** Starts an etcd and cluster workers of its own ({@link ClusterBench}). */
+        boolean inCluster()
+        {
+            return this == remote || this == localhit || this == remotesmall || this == scale;
         }
     }
 
@@ -104,7 +117,9 @@ final class KvBench implements Callable<Integer>
         defaultValue = "view,copy,small,batch,memory",
         description = {"Which to run, of: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
             "spill, zipf and l2 are issue 3's memory tiers (tiers = all three, about 80 s); they run only when"
-                + " named, each with workers of its own."})
+                + " named, each with workers of its own.",
+            "remote, localhit, remotesmall and scale are the cluster's (cluster = all four, about 3 minutes); they"
+                + " run only when named, with an etcd (/usr/bin/etcd) and workers they start themselves."})
     List<Scenario> scenarios;
 
     @Option(names = "--value-size", paramLabel = "BYTES", defaultValue = "100",
@@ -184,6 +199,34 @@ final class KvBench implements Callable<Integer>
         description = "l2: value sizes of the WRITE_THROUGH sets to the sfs L2 (default: ${DEFAULT-VALUE}).")
     List<String> l2Sizes;
 
+    @Option(names = "--remote-sizes", paramLabel = "SIZE[,SIZE...]", split = ",", hideParamSyntax = true, defaultValue = "1MiB,64MiB",
+        description = "remote: value sizes of the cross-node gets (default: ${DEFAULT-VALUE}).")
+    List<String> remoteSizes;
+
+    @Option(names = "--cluster-pool-mb", paramLabel = "MB", defaultValue = "256",
+        description = "The pool of every worker the cluster scenarios start (default: ${DEFAULT-VALUE}).")
+    int clusterPoolMb;
+
+    @Option(names = "--scale-workers", paramLabel = "N[,N...]", split = ",", hideParamSyntax = true, defaultValue = "1,2,3",
+        description = "scale: cluster sizes; all run at once, under their own cluster names in one etcd, and are"
+            + " measured interleaved (default: ${DEFAULT-VALUE}).")
+    List<Integer> scaleWorkers;
+
+    @Option(names = "--cluster-warmup", paramLabel = "SECONDS", defaultValue = "3",
+        description = "remote, localhit, remotesmall: seconds of warm-up of each figure, so that the workers' peer"
+            + " paths are compiled before they are measured (default: ${DEFAULT-VALUE}).")
+    double clusterWarmupSeconds;
+
+    @Option(names = "--scale-warmup", paramLabel = "SECONDS", defaultValue = "10",
+        description = "scale: seconds of warm-up of each figure; the shared-keys mix needs several passes over its"
+            + " keys before the replicas reach their steady state (default: ${DEFAULT-VALUE}).")
+    double scaleWarmupSeconds;
+
+    @Option(names = "--scale-clients", paramLabel = "N[,N...]", split = ",", hideParamSyntax = true, defaultValue = "6",
+        description = "scale: client threads in all, thread t on worker t % N, each with its own connection"
+            + " (default: ${DEFAULT-VALUE}).")
+    List<Integer> scaleClients;
+
     @Option(names = "--no-redis", description = "Skip the redis-server comparisons.")
     boolean noRedis;
 
@@ -246,12 +289,20 @@ final class KvBench implements Callable<Integer>
         {
             selected.addAll(List.of(Scenario.spill, Scenario.zipf, Scenario.l2));
         }
+        if (selected.remove(Scenario.cluster))
+        {
+            selected.addAll(List.of(Scenario.remote, Scenario.localhit, Scenario.remotesmall, Scenario.scale));
+        }
         header.add("settings: warm-up " + warmupSeconds + " s, measured " + durationSeconds + " s per figure in "
             + slices + " slices interleaved with its comparisons, threads " + threads + ", value " + valueSize
             + " B, scenarios " + selected + (workerFlags.isEmpty() ? "" : ", worker flags " + workerFlags));
         if (selected.stream().anyMatch(Scenario::tier))
         {
             header.add("tiers: " + TiersBench.settings(this, selected));
+        }
+        if (selected.stream().anyMatch(Scenario::inCluster))
+        {
+            header.add("cluster: " + ClusterBench.settings(this, selected));
         }
         header.add("load average at start (1/5/15 min): " + loadAverage());
         header.forEach(line -> out.println("# " + line));
@@ -280,6 +331,10 @@ final class KvBench implements Callable<Integer>
         if (selected.stream().anyMatch(Scenario::tier))
         {
             new TiersBench(this).run(selected);
+        }
+        if (selected.stream().anyMatch(Scenario::inCluster))
+        {
+            new ClusterBench(this).run(selected);
         }
         out.println();
         final String endLoad = loadAverage();
@@ -329,6 +384,7 @@ final class KvBench implements Callable<Integer>
             parseSize(size);
         }
         TiersBench.validate(this, spec.commandLine());
+        ClusterBench.validate(this, spec.commandLine());
         try
         {
             WorkerLauncher.resolve(workerFlags, Path.of(System.getProperty("java.io.tmpdir")));
@@ -407,6 +463,12 @@ final class KvBench implements Callable<Integer>
     {
         return DsClient.connect(ConnectOptions.builder("127.0.0.1", worker.port()).connectTimeoutMs(10_000)
             .requestTimeoutMs(requestTimeoutMs).transport(transport).build());
+    }
+
+    /** The redis-server of the comparisons, or null when skipped or not installed. */
+    Path redisExecutable()
+    {
+        return redisExecutable;
     }
 
     private Jedis jedis(final RedisProcess redis)
@@ -1184,9 +1246,15 @@ final class KvBench implements Callable<Integer>
     /** The groups measured interleaved (see {@link Load#interleaved}), then closed. */
     List<Load.Result> compare(final List<Load.Group> groups)
     {
+        return compare(groups, warmupMs);
+    }
+
+    /** As {@link #compare(List)}, with a warm-up of its own for each group. */
+    List<Load.Result> compare(final List<Load.Group> groups, final long groupWarmupMs)
+    {
         try
         {
-            return Load.interleaved(groups, warmupMs, durationMs, slices, MAX_OPS);
+            return Load.interleaved(groups, groupWarmupMs, durationMs, slices, MAX_OPS);
         }
         finally
         {

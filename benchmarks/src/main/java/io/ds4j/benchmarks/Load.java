@@ -47,6 +47,17 @@ final class Load
         }
     }
 
+    /**
+     * Told when each measured slice of a group begins and ends (the thread start included, a few µs), e.g. to count
+     * the CPU time the processes involved spent on that group's operations only.
+     */
+    interface SliceMeter
+    {
+        void begin();
+
+        void end();
+    }
+
     private static final int MAX_SAMPLES_PER_THREAD = 2_000_000;
     private static final long GRACE_MS = 60_000;
 
@@ -63,6 +74,7 @@ final class Load
         private final long[] elapsed;
         private final Samples[] samples;
         private String error;
+        private SliceMeter meter;
 
         Group(final int threads, final IntFunction<Op> factory)
         {
@@ -84,6 +96,13 @@ final class Load
             }
         }
 
+        /** Calls {@code sliceMeter} around every measured slice of this group (not around the warm-up). */
+        Group metered(final SliceMeter sliceMeter)
+        {
+            this.meter = sliceMeter;
+            return this;
+        }
+
         /**
          * Runs every thread once: {@code warmupMs} unmeasured, then {@code durationMs} (at most {@code maxOps} calls
          * per thread) measured and added to this group's totals. Returns false once the group has failed.
@@ -100,6 +119,11 @@ final class Load
             final long[] sliceCounts = new long[threads];
             final long[] sliceElapsed = new long[threads];
             final Thread[] workers = new Thread[threads];
+            final boolean metering = meter != null && durationMs > 0;
+            if (metering)
+            {
+                meter.begin();
+            }
             for (int t = 0; t < threads; t++)
             {
                 final int index = t;
@@ -166,6 +190,10 @@ final class Load
                     error = "interrupted";
                     return false;
                 }
+            }
+            if (metering)
+            {
+                meter.end();
             }
             for (int t = 0; t < threads; t++)
             {

@@ -13,11 +13,21 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The ceiling of any unbatched request-response protocol on this machine: a bare echo over a blocking socket (Unix
  * domain or TCP loopback), a fixed-size request answered by a fixed-size reply, one thread per connection on the
  * server side, as the worker does. Nothing is parsed and nothing stored, so ds4j and redis can at best reach it.
+ * <p>
+ * {@link #peerShaped} makes the same echo with the worker-to-worker link's threading, as a diagnostic, on either end
+ * or both: the serving thread reads a request and starts a virtual thread that writes the reply under a lock
+ * ({@code PeerService.serve}; the JDK then keeps the socket non-blocking, so the serving thread's next read polls);
+ * the calling thread writes its request and waits on a future that a reader thread of the connection completes when
+ * the reply arrives ({@code PeerConnection.call} and {@code readLoop}).
  */
 final class PingPong implements AutoCloseable
 {
@@ -26,11 +36,31 @@ final class PingPong implements AutoCloseable
     private final Path socketPath;
     private final int requestSize;
     private final int replySize;
+    private final boolean virtualReplies;
+    private final boolean readerThread;
     private volatile boolean closed;
 
     PingPong(final boolean unix, final int requestSize, final int replySize) throws IOException
     {
+        this(unix, requestSize, replySize, false, false);
+    }
+
+    /**
+     * A TCP loopback echo with the peer link's threading (see the class comment): replies written by a virtual thread
+     * per request, and/or callers waiting on a future completed by the connection's reader thread.
+     */
+    static PingPong peerShaped(final int requestSize, final int replySize, final boolean virtualReplies,
+        final boolean readerThread) throws IOException
+    {
+        return new PingPong(false, requestSize, replySize, virtualReplies, readerThread);
+    }
+
+    private PingPong(final boolean unix, final int requestSize, final int replySize, final boolean virtualReplies,
+        final boolean readerThread) throws IOException
+    {
         this.unix = unix;
+        this.virtualReplies = virtualReplies;
+        this.readerThread = readerThread;
         this.requestSize = requestSize;
         this.replySize = replySize;
         if (unix)
@@ -74,12 +104,18 @@ final class PingPong implements AutoCloseable
     {
         final ByteBuffer in = ByteBuffer.allocateDirect(requestSize);
         final ByteBuffer out = ByteBuffer.allocateDirect(replySize);
+        final ReentrantLock writeLock = new ReentrantLock();
         try (socket)
         {
             while (!closed)
             {
                 in.clear();
                 readFully(socket, in);
+                if (virtualReplies)
+                {
+                    Thread.ofVirtual().name("dsbench-echo-reply").start(() -> reply(socket, out, writeLock));
+                    continue;
+                }
                 out.clear();
                 while (out.hasRemaining())
                 {
@@ -90,6 +126,28 @@ final class PingPong implements AutoCloseable
         catch (final IOException e)
         {
             // the client closed its end
+        }
+    }
+
+    /** A reply written by a request's own virtual thread, as PeerService.answer does. */
+    private static void reply(final SocketChannel socket, final ByteBuffer out, final ReentrantLock writeLock)
+    {
+        writeLock.lock();
+        try
+        {
+            final ByteBuffer mine = out.duplicate().clear();
+            while (mine.hasRemaining())
+            {
+                socket.write(mine);
+            }
+        }
+        catch (final IOException e)
+        {
+            // the client closed its end
+        }
+        finally
+        {
+            writeLock.unlock();
         }
     }
 
@@ -116,6 +174,10 @@ final class PingPong implements AutoCloseable
         }
         final ByteBuffer request = ByteBuffer.allocateDirect(requestSize);
         final ByteBuffer reply = ByteBuffer.allocateDirect(replySize);
+        if (readerThread)
+        {
+            return peerClient(socket, request, reply);
+        }
         return new Load.Op()
         {
             @Override
@@ -128,6 +190,57 @@ final class PingPong implements AutoCloseable
                 }
                 reply.clear();
                 readFully(socket, reply);
+            }
+
+            @Override
+            public void close() throws IOException
+            {
+                socket.close();
+            }
+        };
+    }
+
+    /** The caller writes and waits on a future; the connection's reader thread completes it (PeerConnection). */
+    private static Load.Op peerClient(final SocketChannel socket, final ByteBuffer request, final ByteBuffer reply)
+    {
+        final AtomicReference<CompletableFuture<Void>> pending = new AtomicReference<>();
+        Thread.ofPlatform().daemon().name("dsbench-echo-reader").start(() ->
+        {
+            try
+            {
+                while (true)
+                {
+                    reply.clear();
+                    readFully(socket, reply);
+                    final CompletableFuture<Void> waiting = pending.getAndSet(null);
+                    if (waiting != null)
+                    {
+                        waiting.complete(null);
+                    }
+                }
+            }
+            catch (final IOException e)
+            {
+                final CompletableFuture<Void> waiting = pending.getAndSet(null);
+                if (waiting != null)
+                {
+                    waiting.completeExceptionally(e);
+                }
+            }
+        });
+        return new Load.Op()
+        {
+            @Override
+            public void run(final long i) throws Exception
+            {
+                final CompletableFuture<Void> answer = new CompletableFuture<>();
+                pending.set(answer);
+                request.clear();
+                while (request.hasRemaining())
+                {
+                    socket.write(request);
+                }
+                answer.get(30, TimeUnit.SECONDS);
             }
 
             @Override
