@@ -11,8 +11,7 @@ import io.ds4j.common.ExistenceOpt;
 import io.ds4j.common.KeyRules;
 import io.ds4j.common.StatusCode;
 import io.ds4j.common.WriteMode;
-import io.ds4j.test.MiniCluster;
-import io.ds4j.test.WorkerProcess;
+import io.ds4j.system.Topologies.Clients;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
@@ -51,76 +50,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * inline, on two topologies: one real worker with a 64 MiB pool, and a real cluster of three such workers where each
  * test's writer, reader and deleter are clients of three different workers (so the key's owner is one of them, its
  * primary the writer's worker, and every read a pull into the reader's worker). Every test takes its clients from a
- * {@link Clients} fixture; on one worker the three roles are one client, as the suite was written first. Every error
- * case checks the status code, then that the clients still do a round trip.
+ * {@link Clients} fixture ({@link Topologies}); on one worker the three roles are one client, as the suite was written
+ * first. Every error case checks the status code, then that the clients still do a round trip.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class KvSemanticsTest
 {
-    /** Where the clients of a test sit. */
-    enum Topology
-    {
-        /** One worker: writer, reader and deleter are one client. */
-        STANDALONE,
-        /** Three workers in one cluster: writer, reader and deleter are clients of workers 0, 1 and 2. */
-        CLUSTER
-    }
-
-    /**
-     * The clients one test uses, for one topology and one transport: who writes, who reads, who deletes (and
-     * changes TTLs). A test written against the roles runs unchanged on both topologies.
-     */
-    record Clients(Topology topology, Transport transport, DsClient writer, DsClient reader, DsClient deleter,
-        List<String> workers)
-    {
-        KvClient w()
-        {
-            return writer.kv();
-        }
-
-        KvClient r()
-        {
-            return reader.kv();
-        }
-
-        KvClient d()
-        {
-            return deleter.kv();
-        }
-
-        /** A key of this topology and transport (each topology is its own cluster, so only the transport splits). */
-        String key(final String name)
-        {
-            return transport.name() + "-" + name;
-        }
-
-        /** The distinct clients, in the order writer, reader, deleter. */
-        List<DsClient> all()
-        {
-            return List.of(writer, reader, deleter).stream().distinct().toList();
-        }
-
-        /** After an error: every client still does a round trip. */
-        void assertServe()
-        {
-            all().forEach(SystemTests::assertServes);
-        }
-
-        /** Another client of the writer's worker, for tests that need a second, independent writer. */
-        DsClient connectWritersWorker()
-        {
-            final io.ds4j.worker.config.HostPort address = io.ds4j.worker.config.HostPort.parse(workers.getFirst());
-            return DsClient.connect(io.ds4j.client.ConnectOptions.builder(address.host(), address.port())
-                .transport(Transport.AUTO).build());
-        }
-
-        @Override
-        public String toString()
-        {
-            return topology + " " + transport;
-        }
-    }
-
     /** Runs a test once per topology and transport. */
     @Target(ElementType.METHOD)
     @Retention(RetentionPolicy.RUNTIME)
@@ -130,68 +65,25 @@ class KvSemanticsTest
     {
     }
 
-    private static WorkerProcess worker;
-    private static MiniCluster cluster;
-    private static final List<Clients> FIXTURES = new ArrayList<>();
-    private static final List<DsClient> OPEN = new ArrayList<>();
+    private static Topologies topologies;
 
     @BeforeAll
     static void startWorkers() throws Exception
     {
-        // the single worker and the cluster start at the same moment
-        final CompletableFuture<MiniCluster> starting = CompletableFuture.supplyAsync(() ->
-            MiniCluster.builder().workers(3).poolMb(64).start());
-        try
-        {
-            worker = WorkerProcess.start("shared_memory_size_mb", "64");
-        }
-        finally
-        {
-            cluster = starting.get(120, TimeUnit.SECONDS);
-        }
-        for (final Transport transport : Transport.values())
-        {
-            final DsClient alone = open(SystemTests.connect(worker, transport));
-            FIXTURES.add(new Clients(Topology.STANDALONE, transport, alone, alone, alone, List.of(worker.address())));
-        }
-        for (final Transport transport : Transport.values())
-        {
-            FIXTURES.add(new Clients(Topology.CLUSTER, transport, open(cluster.connect(0, transport)),
-                open(cluster.connect(1, transport)), open(cluster.connect(2, transport)),
-                cluster.workers().stream().map(WorkerProcess::address).toList()));
-        }
-    }
-
-    private static DsClient open(final DsClient client)
-    {
-        OPEN.add(client);
-        return client;
+        topologies = Topologies.start(64);
     }
 
     static List<Clients> fixtures()
     {
-        return FIXTURES;
+        return topologies.fixtures();
     }
 
     @AfterAll
     static void stopWorkers()
     {
-        OPEN.forEach(DsClient::close);
-        OPEN.clear();
-        FIXTURES.clear();
-        try
+        if (topologies != null)
         {
-            if (worker != null)
-            {
-                worker.close();
-            }
-        }
-        finally
-        {
-            if (cluster != null)
-            {
-                cluster.close();
-            }
+            topologies.close();
         }
     }
 

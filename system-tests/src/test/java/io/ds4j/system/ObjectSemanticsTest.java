@@ -10,13 +10,12 @@ import io.ds4j.common.ConsistencyType;
 import io.ds4j.common.StatusCode;
 import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.MessageType;
-import io.ds4j.test.WorkerProcess;
+import io.ds4j.system.Topologies.Clients;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
@@ -27,15 +26,12 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static io.ds4j.system.SystemTests.KIB;
 import static io.ds4j.system.SystemTests.assertCode;
-import static io.ds4j.system.SystemTests.assertServes;
 import static io.ds4j.system.SystemTests.randomBytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -45,60 +41,96 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Object semantics (spec §1.4) against one real worker, through shared memory (AUTO) and TCP (values inline):
- * buffers, publish and republish, seal, waiting gets, global references with deletion at 0, nested keys, remote
- * client ids, a closing client's references, and the status codes of bad input. After every error the same
- * client still does a round trip.
+ * Object semantics (spec §1.4) through shared memory (AUTO) and TCP (values inline), on one real worker and on a
+ * real cluster of three ({@link Topologies}): buffers, publish and republish, seal, waiting gets, global references
+ * with deletion at 0, nested keys, remote client ids, a closing client's references, and the status codes of bad
+ * input. After every error the clients still do a round trip.
+ *
+ * <p>On the cluster the writer, reader and deleter are clients of three different workers where the semantics is
+ * about keys: a reader pulls what the writer published, and a check after an overwrite reads through a worker that
+ * holds no older replica (objects are PRAM by default: a replica elsewhere may show the old version until its
+ * retirement lands). What is about one object's memory (PRAM views of one allocation, latches) stays on one worker,
+ * whose key's owner is still wherever the ring puts it.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ObjectSemanticsTest
 {
-    /** Runs a test once per transport. */
+    /** Runs a test once per topology and transport. */
     @Target(ElementType.METHOD)
     @Retention(RetentionPolicy.RUNTIME)
     @ParameterizedTest(name = "{0}")
-    @EnumSource(Transport.class)
-    @interface BothTransports
+    @MethodSource("io.ds4j.system.ObjectSemanticsTest#fixtures")
+    @interface EveryTopology
     {
     }
 
-    private static WorkerProcess worker;
-    private static final Map<Transport, DsClient> CLIENTS = new EnumMap<>(Transport.class);
+    /** Runs a test once per topology, over shared memory. */
+    @Target(ElementType.METHOD)
+    @Retention(RetentionPolicy.RUNTIME)
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.ds4j.system.ObjectSemanticsTest#sharedMemoryFixtures")
+    @interface EveryTopologyOverSharedMemory
+    {
+    }
+
+    /** Runs a test once per transport on the single worker only (each has a twin {@link OnACluster}). */
+    @Target(ElementType.METHOD)
+    @Retention(RetentionPolicy.RUNTIME)
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.ds4j.system.ObjectSemanticsTest#standaloneFixtures")
+    @interface OnOneWorker
+    {
+    }
+
+    /** Runs a test once per transport on the cluster only. */
+    @Target(ElementType.METHOD)
+    @Retention(RetentionPolicy.RUNTIME)
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.ds4j.system.ObjectSemanticsTest#clusterFixtures")
+    @interface OnACluster
+    {
+    }
+
+    private static Topologies topologies;
 
     @BeforeAll
-    static void startWorker()
+    static void startWorkers() throws Exception
     {
-        worker = WorkerProcess.start("shared_memory_size_mb", "64");
-        for (final Transport transport : Transport.values())
-        {
-            CLIENTS.put(transport, SystemTests.connect(worker, transport));
-        }
+        topologies = Topologies.start(64);
     }
 
     @AfterAll
-    static void stopWorker()
+    static void stopWorkers()
     {
-        CLIENTS.values().forEach(DsClient::close);
-        CLIENTS.clear();
-        if (worker != null)
+        if (topologies != null)
         {
-            worker.close();
+            topologies.close();
         }
     }
 
-    private static DsClient client(final Transport transport)
+    static List<Clients> fixtures()
     {
-        return CLIENTS.get(transport);
+        return topologies.fixtures();
     }
 
-    private static ObjectClient objects(final Transport transport)
+    static List<Clients> standaloneFixtures()
     {
-        return CLIENTS.get(transport).object();
+        return topologies.fixtures(Topologies.Topology.STANDALONE);
     }
 
-    private static String key(final Transport transport, final String name)
+    static List<Clients> clusterFixtures()
     {
-        return "obj-" + transport.name() + "-" + name;
+        return topologies.fixtures(Topologies.Topology.CLUSTER);
+    }
+
+    static List<Clients> sharedMemoryFixtures()
+    {
+        return topologies.fixtures().stream().filter(c -> c.transport() == Transport.AUTO).toList();
+    }
+
+    private static String key(final Clients c, final String name)
+    {
+        return "obj-" + c.key(name);
     }
 
     private static byte[] bytesOf(final Buffer buffer)
@@ -106,9 +138,10 @@ class ObjectSemanticsTest
         return buffer.immutableData().toArray(ValueLayout.JAVA_BYTE);
     }
 
-    private static boolean exists(final Transport transport, final String key)
+    /** Whether the key exists, asked through the deleter (on a cluster, a worker neither writing nor reading). */
+    private static boolean exists(final Clients c, final String key)
     {
-        return client(transport).kv().exist(List.of(key)).getFirst();
+        return c.d().exist(List.of(key)).getFirst();
     }
 
     private static void closeAll(final List<Buffer> buffers)
@@ -118,25 +151,25 @@ class ObjectSemanticsTest
 
     // ------------------------------------------------------------------ create, publish, get
 
-    @BothTransports
-    void createFillPublishAndGetAreByteExact(final Transport transport)
+    @EveryTopology
+    void createFillPublishAndGetAreByteExact(final Clients c)
     {
         for (final int size : new int[] {0, 100, 600 * KIB})
         {
-            final String key = key(transport, "exact-" + size);
+            final String key = key(c, "exact-" + size);
             final byte[] value = randomBytes(size, size);
-            try (Buffer buffer = objects(transport).create(key, size, CreateParam.DEFAULT))
+            try (Buffer buffer = c.wo().create(key, size, CreateParam.DEFAULT))
             {
                 assertEquals(size, buffer.size());
-                assertEquals(transport == Transport.AUTO, buffer.isShared());
+                assertEquals(c.transport() == Transport.AUTO, buffer.isShared());
                 buffer.memoryCopy(value);
                 buffer.publish();
             }
-            final List<Buffer> got = objects(transport).get(List.of(key), 0);
+            final List<Buffer> got = c.ro().get(List.of(key), 0);
             try
             {
                 assertArrayEquals(value, bytesOf(got.getFirst()));
-                assertArrayEquals(value, client(transport).kv().get(key), "objects and KV share the key space");
+                assertArrayEquals(value, c.r().get(key), "objects and KV share the key space");
             }
             finally
             {
@@ -144,11 +177,11 @@ class ObjectSemanticsTest
             }
         }
         final byte[] put = randomBytes(7, 900 * KIB);
-        objects(transport).put(key(transport, "put-bb"), ByteBuffer.wrap(put), CreateParam.builder()
+        c.wo().put(key(c, "put-bb"), ByteBuffer.wrap(put), CreateParam.builder()
             .consistencyType(ConsistencyType.CAUSAL).build());
-        objects(transport).put(key(transport, "put-small"), "small".getBytes(), CreateParam.DEFAULT);
-        final List<Buffer> got = objects(transport).get(List.of(key(transport, "put-bb"),
-            key(transport, "never-there"), key(transport, "put-small")), 0);
+        c.wo().put(key(c, "put-small"), "small".getBytes(), CreateParam.DEFAULT);
+        final List<Buffer> got = c.ro().get(List.of(key(c, "put-bb"),
+            key(c, "never-there"), key(c, "put-small")), 0);
         try
         {
             assertArrayEquals(put, bytesOf(got.get(0)));
@@ -161,53 +194,54 @@ class ObjectSemanticsTest
         }
     }
 
-    @BothTransports
-    void aBufferClosedBeforePublishingLeavesNothing(final Transport transport)
+    @EveryTopology
+    void aBufferClosedBeforePublishingLeavesNothing(final Clients c)
     {
-        final String key = key(transport, "aborted");
-        try (Buffer buffer = objects(transport).create(key, 1000, CreateParam.DEFAULT))
+        final String key = key(c, "aborted");
+        try (Buffer buffer = c.wo().create(key, 1000, CreateParam.DEFAULT))
         {
             buffer.mutableData().fill((byte) 1);
         }
-        assertCode(StatusCode.NOT_FOUND, () -> objects(transport).get(List.of(key), 0));
-        assertServes(client(transport));
+        assertCode(StatusCode.NOT_FOUND, () -> c.ro().get(List.of(key), 0));
+        c.assertServe();
     }
 
-    @BothTransports
-    void republishMakesTheNewBytesVisibleAndAStaleBufferIsNotInUse(final Transport transport)
+    @EveryTopology
+    void republishMakesTheNewBytesVisibleAndAStaleBufferIsNotInUse(final Clients c)
     {
-        final String key = key(transport, "republish");
+        final String key = key(c, "republish");
         final int size = 4 * KIB;
-        try (Buffer writer = objects(transport).create(key, size, CreateParam.DEFAULT))
+        // the buffers of one object share its memory on its worker: they are all the writer's
+        try (Buffer writer = c.wo().create(key, size, CreateParam.DEFAULT))
         {
             writer.mutableData().fill((byte) 'A');
             writer.publish();
-            try (Buffer reader = objects(transport).get(List.of(key), 0).getFirst())
+            try (Buffer reader = c.wo().get(List.of(key), 0).getFirst())
             {
                 assertEquals('A', reader.immutableData().get(ValueLayout.JAVA_BYTE, size - 1));
                 writer.mutableData().fill((byte) 'B');
-                if (transport == Transport.AUTO)
+                if (c.transport() == Transport.AUTO)
                 {
                     // PRAM through shared memory: the holder of the same object sees the bytes before any publish
                     assertEquals('B', reader.immutableData().get(ValueLayout.JAVA_BYTE, size - 1));
                 }
                 writer.publish();
             }
-            try (Buffer again = objects(transport).get(List.of(key), 0).getFirst())
+            try (Buffer again = c.wo().get(List.of(key), 0).getFirst())
             {
                 assertEquals('B', again.immutableData().get(ValueLayout.JAVA_BYTE, 0));
                 // a buffer got by get() may publish too, as long as its object is the key's value
                 again.mutableData().fill((byte) 'C');
                 again.publish(List.of());
             }
-            assertArrayEquals(filled(size, 'C'), client(transport).kv().get(key));
+            assertArrayEquals(filled(size, 'C'), c.r().get(key));
 
             // another object becomes the key's value: the old buffer is no longer in use
-            objects(transport).put(key, "replaced".getBytes(), CreateParam.DEFAULT);
+            c.wo().put(key, "replaced".getBytes(), CreateParam.DEFAULT);
             assertCode(StatusCode.OC_OBJECT_NOT_IN_USED, writer::publish);
-            assertArrayEquals("replaced".getBytes(), client(transport).kv().get(key));
+            assertArrayEquals("replaced".getBytes(), c.d().get(key));
         }
-        assertServes(client(transport));
+        c.assertServe();
     }
 
     private static byte[] filled(final int size, final char c)
@@ -217,11 +251,11 @@ class ObjectSemanticsTest
         return bytes;
     }
 
-    @BothTransports
-    void aSealedObjectCannotBeChanged(final Transport transport)
+    @EveryTopology
+    void aSealedObjectCannotBeChanged(final Clients c)
     {
-        final String key = key(transport, "sealed");
-        try (Buffer buffer = objects(transport).create(key, 64, CreateParam.DEFAULT))
+        final String key = key(c, "sealed");
+        try (Buffer buffer = c.wo().create(key, 64, CreateParam.DEFAULT))
         {
             buffer.memoryCopy("sealed bytes".getBytes());
             buffer.seal();
@@ -235,32 +269,33 @@ class ObjectSemanticsTest
             buffer.unRLatch();
             assertEquals('s', buffer.immutableData().get(ValueLayout.JAVA_BYTE, 0));
         }
-        try (Buffer got = objects(transport).get(List.of(key), 0).getFirst())
+        try (Buffer got = c.ro().get(List.of(key), 0).getFirst())
         {
             assertTrue(got.isSealed(), "a get of a sealed object knows it is sealed");
             assertCode(StatusCode.OC_ALREADY_SEALED, got::mutableData);
             assertCode(StatusCode.OC_ALREADY_SEALED, () -> got.publish(List.of()));
             assertEquals('s', got.immutableData().get(ValueLayout.JAVA_BYTE, 0));
         }
-        assertServes(client(transport));
+        c.assertServe();
     }
 
-    @BothTransports
-    void getWaitsForAnObjectPublishedLater(final Transport transport)
+    @EveryTopology
+    void getWaitsForAnObjectPublishedLater(final Clients c)
     {
-        final String key = key(transport, "later");
+        final String key = key(c, "later");
         final byte[] value = randomBytes(11, 700 * KIB);
         final long start = System.nanoTime();
         final CompletableFuture<Void> producer = CompletableFuture.runAsync(() ->
         {
             SystemTests.sleep(300);
-            try (Buffer buffer = objects(Transport.AUTO).create(key, value.length, CreateParam.DEFAULT))
+            try (DsClient other = c.connectWritersWorker();
+                 Buffer buffer = other.object().create(key, value.length, CreateParam.DEFAULT))
             {
                 buffer.memoryCopy(value);
                 buffer.publish();
             }
         });
-        final List<Buffer> got = objects(transport).get(List.of(key), 10_000);
+        final List<Buffer> got = c.ro().get(List.of(key), 10_000);
         final long waitedMs = (System.nanoTime() - start) / 1_000_000;
         try
         {
@@ -273,25 +308,26 @@ class ObjectSemanticsTest
             producer.join();
         }
         final long before = System.nanoTime();
-        assertCode(StatusCode.NOT_FOUND, () -> objects(transport).get(List.of(key(transport, "never")), 200));
+        assertCode(StatusCode.NOT_FOUND, () -> c.ro().get(List.of(key(c, "never")), 200));
         assertTrue((System.nanoTime() - before) / 1_000_000 >= 150, "a get with a timeout waits for it");
     }
 
     // ------------------------------------------------------------------ latches in one process
 
-    @BothTransports
-    void aWriteLatchKeepsReadersAndWritersOut(final Transport transport)
+    @EveryTopology
+    void aWriteLatchKeepsReadersAndWritersOut(final Clients c)
     {
-        final String key = key(transport, "latch");
-        objects(transport).put(key, new byte[64], CreateParam.DEFAULT);
-        try (Buffer first = objects(transport).get(List.of(key), 0).getFirst())
+        // a latch lives in the object's header in its worker's pool: every buffer here is the writer's
+        final String key = key(c, "latch");
+        c.wo().put(key, new byte[64], CreateParam.DEFAULT);
+        try (Buffer first = c.wo().get(List.of(key), 0).getFirst())
         {
             first.wLatch(1000);
             first.mutableData().set(ValueLayout.JAVA_LONG, 0, 42);
-            if (transport == Transport.AUTO)
+            if (c.transport() == Transport.AUTO)
             {
                 // two buffers of the same object share the header's latch
-                try (Buffer second = objects(transport).get(List.of(key), 0).getFirst())
+                try (Buffer second = c.wo().get(List.of(key), 0).getFirst())
                 {
                     final long start = System.nanoTime();
                     final var e = assertCode(StatusCode.TRY_AGAIN, () -> second.rLatch(100));
@@ -319,62 +355,77 @@ class ObjectSemanticsTest
             first.rLatch(0);
             // close gives back what the buffer still holds
         }
-        try (Buffer after = objects(transport).get(List.of(key), 0).getFirst())
+        try (Buffer after = c.wo().get(List.of(key), 0).getFirst())
         {
             after.wLatch(0);
             after.unWLatch();
         }
-        assertServes(client(transport));
+        c.assertServe();
     }
 
     // ------------------------------------------------------------------ global references
 
-    @BothTransports
-    void anObjectIsDeletedWhenItsLastHolderLetsGo(final Transport transport)
+    @OnACluster
+    void anObjectIsDeletedWhenItsLastHolderLetsGoOnACluster(final Clients c)
     {
-        final ObjectClient objects = objects(transport);
-        final String key = key(transport, "counted");
-        objects.put(key, "counted".getBytes(), CreateParam.DEFAULT);
+        anObjectIsDeletedWhenItsLastHolderLetsGo(c);
+    }
+
+    @OnOneWorker
+    void anObjectIsDeletedWhenItsLastHolderLetsGo(final Clients c)
+    {
+        // the writer puts; the reader's client holds and drops the references; the deleter's worker checks
+        final ObjectClient objects = c.ro();
+        final String key = key(c, "counted");
+        c.wo().put(key, "counted".getBytes(), CreateParam.DEFAULT);
         assertEquals(0, objects.queryGlobalRefNum(key));
         assertEquals(List.of(), objects.gIncreaseRef(List.of(key)));
         assertEquals(List.of(), objects.gIncreaseRef(List.of(key, key)));
         assertEquals(1, objects.queryGlobalRefNum(key), "the count counts clients: this one counts once");
         assertEquals(List.of(), objects.gDecreaseRef(List.of(key, key)));
         assertEquals(1, objects.queryGlobalRefNum(key), "it still holds one of its three");
-        assertTrue(exists(transport, key));
+        assertTrue(exists(c, key));
         assertEquals(List.of(), objects.gDecreaseRef(List.of(key)));
-        assertFalse(exists(transport, key), "its last reference went: the object is deleted");
+        assertFalse(exists(c, key), "its last reference went: the object is deleted");
         assertEquals(0, objects.queryGlobalRefNum(key));
         assertCode(StatusCode.NOT_FOUND, () -> objects.get(List.of(key), 0));
         assertEquals(List.of(), objects.gDecreaseRef(List.of(key)), "a key that does not exist: not a failure");
 
         // as upstream, a reference may come before the object (seed 002 increases before it creates)
-        final String later = key(transport, "counted-later");
+        final String later = key(c, "counted-later");
         assertEquals(List.of(), objects.gIncreaseRef(List.of(later)));
         assertEquals(1, objects.queryGlobalRefNum(later));
-        objects.put(later, "later".getBytes(), CreateParam.DEFAULT);
+        c.wo().put(later, "later".getBytes(), CreateParam.DEFAULT);
         assertEquals(1, objects.queryGlobalRefNum(later), "creating it keeps the count");
         assertEquals(List.of(), objects.gDecreaseRef(List.of(later)));
-        assertFalse(exists(transport, later));
+        assertFalse(exists(c, later));
 
         // an existing key this client holds no reference on cannot be decreased
-        final String other = key(transport, "counted-2");
-        objects.put(other, new byte[10], CreateParam.DEFAULT);
+        final String other = key(c, "counted-2");
+        c.wo().put(other, new byte[10], CreateParam.DEFAULT);
         final var notHeld = assertCode(StatusCode.INVALID, () -> objects.gDecreaseRef(List.of(other)));
         assertTrue(notHeld.getMessage().contains("holds no global reference"), notHeld.getMessage());
         assertEquals(List.of(), objects.gIncreaseRef(List.of(other)));
         assertEquals(List.of(), objects.gDecreaseRef(List.of(other)));
-        assertFalse(exists(transport, other));
-        assertServes(client(transport));
+        assertFalse(exists(c, other));
+        c.assertServe();
     }
 
-    @BothTransports
-    void nestedKeysKeepChildrenAliveUntilTheParentGoes(final Transport transport)
+    @OnACluster
+    void nestedKeysKeepChildrenAliveUntilTheParentGoesOnACluster(final Clients c)
     {
-        final ObjectClient objects = objects(transport);
-        final String parent = key(transport, "parent");
-        final String child1 = key(transport, "child-1");
-        final String child2 = key(transport, "child-2");
+        nestedKeysKeepChildrenAliveUntilTheParentGoes(c);
+    }
+
+    @OnOneWorker
+    void nestedKeysKeepChildrenAliveUntilTheParentGoes(final Clients c)
+    {
+        // the writer puts and publishes; the reader's client holds references of its own; the deleter deletes
+        final ObjectClient objects = c.wo();
+        final ObjectClient holder = c.ro();
+        final String parent = key(c, "parent");
+        final String child1 = key(c, "child-1");
+        final String child2 = key(c, "child-2");
         objects.put(child1, "one".getBytes(), CreateParam.DEFAULT);
         objects.put(child2, "two".getBytes(), CreateParam.DEFAULT);
 
@@ -382,138 +433,151 @@ class ObjectSemanticsTest
         try (Buffer buffer = objects.create(parent, 8, CreateParam.DEFAULT))
         {
             final var missing = assertCode(StatusCode.NOT_FOUND, () -> buffer.publish(List.of(child1,
-                key(transport, "no-child"))));
+                key(c, "no-child"))));
             assertTrue(missing.getMessage().contains("no-child"), missing.getMessage());
-            assertEquals(0, objects.queryGlobalRefNum(child1));
+            assertEquals(0, holder.queryGlobalRefNum(child1));
             // the buffer is still the client's: it can publish with the right keys
             buffer.publish(List.of(child1));
             buffer.publish(List.of(child1, child2)); // adds child2; child1 is not counted twice
         }
-        assertEquals(1, objects.queryGlobalRefNum(child1));
-        assertEquals(1, objects.queryGlobalRefNum(child2));
+        assertEquals(1, holder.queryGlobalRefNum(child1));
+        assertEquals(1, holder.queryGlobalRefNum(child2));
 
         // the child's own references come and go; the parent's reference keeps it
-        objects.gIncreaseRef(List.of(child1));
-        objects.gDecreaseRef(List.of(child1));
-        assertTrue(exists(transport, child1));
+        holder.gIncreaseRef(List.of(child1));
+        holder.gDecreaseRef(List.of(child1));
+        assertTrue(exists(c, child1));
 
         // the parent goes (here: a delete): its references go, and children at 0 are deleted with it
-        objects.gIncreaseRef(List.of(child2));
-        client(transport).kv().delete(parent);
-        assertFalse(exists(transport, child1), "child1 had only the parent's reference");
-        assertTrue(exists(transport, child2), "child2 still has its own reference");
-        assertEquals(1, objects.queryGlobalRefNum(child2));
-        objects.gDecreaseRef(List.of(child2));
-        assertFalse(exists(transport, child2));
+        holder.gIncreaseRef(List.of(child2));
+        c.d().delete(parent);
+        assertFalse(exists(c, child1), "child1 had only the parent's reference");
+        assertTrue(exists(c, child2), "child2 still has its own reference");
+        assertEquals(1, holder.queryGlobalRefNum(child2));
+        holder.gDecreaseRef(List.of(child2));
+        assertFalse(exists(c, child2));
 
         // a cascade: grandparent -> parent -> child, released by the grandparent's count reaching 0
         objects.put(child1, "c".getBytes(), CreateParam.DEFAULT);
         objects.put(parent, "p".getBytes(), CreateParam.DEFAULT, List.of(child1));
-        final String grandparent = key(transport, "grandparent");
+        final String grandparent = key(c, "grandparent");
         objects.put(grandparent, "g".getBytes(), CreateParam.DEFAULT, List.of(parent));
-        objects.gIncreaseRef(List.of(grandparent));
-        objects.gDecreaseRef(List.of(grandparent));
-        assertEquals(List.of(false, false, false), client(transport).kv().exist(List.of(grandparent, parent,
-            child1)));
+        holder.gIncreaseRef(List.of(grandparent));
+        holder.gDecreaseRef(List.of(grandparent));
+        assertEquals(List.of(false, false, false), c.d().exist(List.of(grandparent, parent, child1)));
 
         // replacing the parent with an object without nested keys releases the old one's references
         objects.put(child1, "c".getBytes(), CreateParam.DEFAULT);
-        objects.gIncreaseRef(List.of(child1));
+        holder.gIncreaseRef(List.of(child1));
         objects.put(parent, "p1".getBytes(), CreateParam.DEFAULT, List.of(child1));
-        assertEquals(2, objects.queryGlobalRefNum(child1));
+        assertEquals(2, holder.queryGlobalRefNum(child1));
         objects.put(parent, "p2".getBytes(), CreateParam.DEFAULT);
-        assertEquals(1, objects.queryGlobalRefNum(child1));
+        assertEquals(1, holder.queryGlobalRefNum(child1));
         assertCode(StatusCode.INVALID, () -> objects.put(parent, new byte[1], CreateParam.DEFAULT, List.of(parent)));
-        objects.gDecreaseRef(List.of(child1));
-        client(transport).kv().delete(parent);
-        assertServes(client(transport));
+        holder.gDecreaseRef(List.of(child1));
+        c.d().delete(parent);
+        c.assertServe();
     }
 
-    @BothTransports
-    void remoteClientReferencesStayUntilReleased(final Transport transport)
+    @OnACluster
+    void remoteClientReferencesStayUntilReleasedOnACluster(final Clients c)
     {
-        final ObjectClient objects = objects(transport);
-        final String a = key(transport, "remote-a");
-        final String b = key(transport, "remote-b");
-        objects.put(a, "a".getBytes(), CreateParam.DEFAULT);
-        objects.put(b, "b".getBytes(), CreateParam.DEFAULT);
-        final String remote = "elb-client-" + transport.name();
+        remoteClientReferencesStayUntilReleased(c);
+    }
+
+    @OnOneWorker
+    void remoteClientReferencesStayUntilReleased(final Clients c)
+    {
+        final ObjectClient objects = c.ro();
+        final String a = key(c, "remote-a");
+        final String b = key(c, "remote-b");
+        c.wo().put(a, "a".getBytes(), CreateParam.DEFAULT);
+        c.wo().put(b, "b".getBytes(), CreateParam.DEFAULT);
+        final String remote = "elb-client-" + c.transport().name();
         assertEquals(List.of(), objects.gIncreaseRef(List.of(a, b), remote));
         assertEquals(List.of(), objects.gIncreaseRef(List.of(b)));
         assertEquals(2, objects.queryGlobalRefNum(b));
         // a remote holder's reference is its own: this client holds none on a
         assertCode(StatusCode.INVALID, () -> objects.gDecreaseRef(List.of(a)));
         objects.releaseGRefs(remote);
-        assertFalse(exists(transport, a), "a had only the remote client's reference");
-        assertTrue(exists(transport, b));
+        assertFalse(exists(c, a), "a had only the remote client's reference");
+        assertTrue(exists(c, b));
         assertEquals(1, objects.queryGlobalRefNum(b));
         objects.releaseGRefs(remote); // nothing left: fine
         objects.gDecreaseRef(List.of(b));
-        assertFalse(exists(transport, b));
+        assertFalse(exists(c, b));
         assertCode(StatusCode.INVALID, () -> objects.releaseGRefs(""));
         assertCode(StatusCode.INVALID, () -> objects.gIncreaseRef(List.of(a), "bad id"));
-        assertServes(client(transport));
+        c.assertServe();
     }
 
-    @BothTransports
-    void aClosingClientReleasesItsOwnReferencesButNotRemoteOnes(final Transport transport)
+    @OnACluster
+    void aClosingClientReleasesItsOwnReferencesButNotRemoteOnesOnACluster(final Clients c)
     {
-        final String own = key(transport, "own-ref");
-        final String remote = key(transport, "remote-ref");
-        final String kept = key(transport, "kept-ref");
-        objects(transport).put(own, "own".getBytes(), CreateParam.DEFAULT);
-        objects(transport).put(remote, "remote".getBytes(), CreateParam.DEFAULT);
-        objects(transport).put(kept, "kept".getBytes(), CreateParam.DEFAULT);
-        objects(transport).gIncreaseRef(List.of(kept));
-        try (DsClient other = SystemTests.connect(worker, transport))
+        aClosingClientReleasesItsOwnReferencesButNotRemoteOnes(c);
+    }
+
+    @OnOneWorker
+    void aClosingClientReleasesItsOwnReferencesButNotRemoteOnes(final Clients c)
+    {
+        final String own = key(c, "own-ref");
+        final String remote = key(c, "remote-ref");
+        final String kept = key(c, "kept-ref");
+        c.wo().put(own, "own".getBytes(), CreateParam.DEFAULT);
+        c.wo().put(remote, "remote".getBytes(), CreateParam.DEFAULT);
+        c.wo().put(kept, "kept".getBytes(), CreateParam.DEFAULT);
+        c.wo().gIncreaseRef(List.of(kept));
+        // the closing client is one of the reader's worker
+        try (DsClient other = c.connect(1, c.transport()))
         {
             other.object().gIncreaseRef(List.of(own, kept));
-            other.object().gIncreaseRef(List.of(remote), "remote-of-" + transport.name());
+            other.object().gIncreaseRef(List.of(remote), "remote-of-" + c.transport().name());
         }
         // BYE ends the session at once; the worker releases its references while answering nothing
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (exists(transport, own) && System.nanoTime() < deadline)
+        while (exists(c, own) && System.nanoTime() < deadline)
         {
             SystemTests.sleep(20);
         }
-        assertFalse(exists(transport, own), "the closed client's own reference was the last one");
-        assertTrue(exists(transport, remote), "a remote client id's reference outlives the client");
-        assertEquals(1, objects(transport).queryGlobalRefNum(remote));
-        assertEquals(1, objects(transport).queryGlobalRefNum(kept));
-        objects(transport).releaseGRefs("remote-of-" + transport.name());
-        objects(transport).gDecreaseRef(List.of(kept));
-        assertEquals(List.of(false, false), client(transport).kv().exist(List.of(remote, kept)));
+        assertFalse(exists(c, own), "the closed client's own reference was the last one");
+        assertTrue(exists(c, remote), "a remote client id's reference outlives the client");
+        assertEquals(1, c.wo().queryGlobalRefNum(remote));
+        assertEquals(1, c.wo().queryGlobalRefNum(kept));
+        c.wo().releaseGRefs("remote-of-" + c.transport().name());
+        c.wo().gDecreaseRef(List.of(kept));
+        assertEquals(List.of(false, false), c.d().exist(List.of(remote, kept)));
     }
 
     // ------------------------------------------------------------------ bad input
 
-    @BothTransports
-    void badInputGetsTheUpstreamCodesAndTheWorkerKeepsServing(final Transport transport)
+    @EveryTopology
+    void badInputGetsTheUpstreamCodesAndTheWorkerKeepsServing(final Clients c)
     {
-        final ObjectClient objects = objects(transport);
+        final ObjectClient objects = c.wo();
         assertCode(StatusCode.INVALID, () -> objects.create("bad key", 10, CreateParam.DEFAULT));
-        assertServes(client(transport));
-        assertCode(StatusCode.INVALID, () -> objects.create(key(transport, "neg"), -1, CreateParam.DEFAULT));
-        assertCode(StatusCode.NOT_SUPPORTED, () -> objects.create(key(transport, "disk"), 10,
+        c.assertServe();
+        assertCode(StatusCode.INVALID, () -> objects.create(key(c, "neg"), -1, CreateParam.DEFAULT));
+        assertCode(StatusCode.NOT_SUPPORTED, () -> objects.create(key(c, "disk"), 10,
             CreateParam.builder().cacheType(CacheType.DISK).build()));
-        assertCode(StatusCode.NOT_SUPPORTED, () -> objects.put(key(transport, "disk"), new byte[1],
+        assertCode(StatusCode.NOT_SUPPORTED, () -> objects.put(key(c, "disk"), new byte[1],
             CreateParam.builder().cacheType(CacheType.DISK).build()));
-        assertCode(StatusCode.INVALID, () -> objects.put(key(transport, "nested-bad"), new byte[1],
+        assertCode(StatusCode.INVALID, () -> objects.put(key(c, "nested-bad"), new byte[1],
             CreateParam.DEFAULT, List.of("bad/nested")));
-        assertServes(client(transport));
-        assertCode(StatusCode.INVALID, () -> objects.get(List.of(), 0));
-        assertCode(StatusCode.INVALID, () -> objects.get(Collections.nCopies(10_001, "k"), 0));
-        assertCode(StatusCode.INVALID, () -> objects.get(List.of("ok", "bad key"), 0)); // the worker checks
-        assertCode(StatusCode.INVALID, () -> objects.get(List.of("k"), -1));
-        assertCode(StatusCode.NOT_FOUND, () -> objects.get(List.of(key(transport, "none-1"),
-            key(transport, "none-2")), 0));
-        assertServes(client(transport));
-        assertCode(StatusCode.INVALID, () -> objects.gIncreaseRef(List.of("bad key", "bad~key")));
-        assertCode(StatusCode.INVALID, () -> objects.gIncreaseRef(Collections.nCopies(10_001, "k")));
-        assertCode(StatusCode.INVALID, () -> objects.queryGlobalRefNum("bad key"));
-        assertServes(client(transport));
+        c.assertServe();
+        final ObjectClient reader = c.ro();
+        assertCode(StatusCode.INVALID, () -> reader.get(List.of(), 0));
+        assertCode(StatusCode.INVALID, () -> reader.get(Collections.nCopies(10_001, "k"), 0));
+        assertCode(StatusCode.INVALID, () -> reader.get(List.of("ok", "bad key"), 0)); // the worker checks
+        assertCode(StatusCode.INVALID, () -> reader.get(List.of("k"), -1));
+        assertCode(StatusCode.NOT_FOUND, () -> reader.get(List.of(key(c, "none-1"),
+            key(c, "none-2")), 0));
+        c.assertServe();
+        assertCode(StatusCode.INVALID, () -> reader.gIncreaseRef(List.of("bad key", "bad~key")));
+        assertCode(StatusCode.INVALID, () -> reader.gIncreaseRef(Collections.nCopies(10_001, "k")));
+        assertCode(StatusCode.INVALID, () -> reader.queryGlobalRefNum("bad key"));
+        c.assertServe();
 
-        final String key = key(transport, "bad-buffer");
+        final String key = key(c, "bad-buffer");
         final Buffer buffer = objects.create(key, 16, CreateParam.DEFAULT);
         assertCode(StatusCode.INVALID, () -> buffer.memoryCopy(new byte[17]));
         assertCode(StatusCode.INVALID, () -> buffer.wLatch(-1));
@@ -524,9 +588,9 @@ class ObjectSemanticsTest
         assertCode(StatusCode.BUFFER_DEPRECATED, buffer::publish);
         assertCode(StatusCode.BUFFER_DEPRECATED, () -> buffer.rLatch(0));
         buffer.close();
-        assertTrue(exists(transport, key), "invalidating a buffer leaves the object");
-        client(transport).kv().delete(key);
-        assertServes(client(transport));
+        assertTrue(exists(c, key), "invalidating a buffer leaves the object");
+        c.d().delete(key);
+        c.assertServe();
     }
 
     private static RawChannel.Frame assertAnswered(final RawChannel channel, final long id, final StatusCode status,
@@ -540,11 +604,12 @@ class ObjectSemanticsTest
     }
 
     /** The worker's own checks, which the SDK mostly makes before sending: raw frames get the same codes. */
-    @Test
-    void theWorkerAnswersBadObjectRequestsWithStatusCodes()
+    @EveryTopologyOverSharedMemory
+    void theWorkerAnswersBadObjectRequestsWithStatusCodes(final Clients c)
     {
-        objects(Transport.AUTO).put("obj-raw", new byte[4], CreateParam.DEFAULT);
-        try (RawChannel channel = RawChannel.tcp(worker.host(), worker.port()))
+        c.wo().put("obj-raw", new byte[4], CreateParam.DEFAULT);
+        final io.ds4j.worker.config.HostPort writers = io.ds4j.worker.config.HostPort.parse(c.workers().getFirst());
+        try (RawChannel channel = RawChannel.tcp(writers.host(), writers.port()))
         {
             assertInstanceOf(RawChannel.Frame.class, channel.hello());
             long id = channel.send(MessageType.OBJ_CREATE, w -> w.putByte(0).putByte(0).putString("obj-raw-c")
@@ -593,37 +658,40 @@ class ObjectSemanticsTest
             id = channel.send(MessageType.HEARTBEAT, w -> { });
             assertAnswered(channel, id, StatusCode.OK, "no reply to a NO_REPLY latch notice, then HEARTBEAT");
         }
-        assertEquals(List.of(false, false), client(Transport.AUTO).kv().exist(List.of("obj-raw-c", "obj-raw-p")));
-        client(Transport.AUTO).kv().delete("obj-raw");
-        assertServes(client(Transport.AUTO));
+        assertEquals(List.of(false, false), c.r().exist(List.of("obj-raw-c", "obj-raw-p")));
+        c.d().delete("obj-raw");
+        c.assertServe();
     }
 
-    @Test
-    void aKvKeyCanBeGotAsAnObjectAndRepublished()
+    @EveryTopologyOverSharedMemory
+    void aKvKeyCanBeGotAsAnObjectAndRepublished(final Clients c)
     {
+        // written through KV by the writer, republished as an object by the reader, read over TCP by the deleter's
+        // worker (which holds no older copy)
         final String key = "obj-kv-key";
-        client(Transport.AUTO).kv().set(key, randomBytes(3, 800 * KIB));
-        try (Buffer buffer = objects(Transport.AUTO).get(List.of(key), 0).getFirst())
+        c.w().set(key, randomBytes(3, 800 * KIB));
+        try (Buffer buffer = c.ro().get(List.of(key), 0).getFirst())
         {
             assertTrue(buffer.isShared());
             buffer.mutableData().set(ValueLayout.JAVA_BYTE, 0, (byte) 77);
             buffer.publish();
         }
-        assertEquals(77, client(Transport.TCP_INLINE).kv().get(key)[0]);
-        client(Transport.AUTO).kv().delete(key);
+        assertEquals(77, topologies.fixture(c.topology(), Transport.TCP_INLINE).d().get(key)[0]);
+        c.d().delete(key);
     }
 
-    @Test
-    void manyBuffersOfOneObjectReadTheSameMemory()
+    @EveryTopologyOverSharedMemory
+    void manyBuffersOfOneObjectReadTheSameMemory(final Clients c)
     {
+        // put by the writer; every view is the reader's, of the one copy its worker holds
         final String key = "obj-many-views";
-        objects(Transport.AUTO).put(key, MemorySegment.ofArray(randomBytes(9, 64 * KIB)), CreateParam.DEFAULT);
+        c.wo().put(key, MemorySegment.ofArray(randomBytes(9, 64 * KIB)), CreateParam.DEFAULT);
         final List<Buffer> views = new ArrayList<>();
         try
         {
             for (int i = 0; i < 20; i++)
             {
-                views.addAll(objects(Transport.AUTO).get(List.of(key, key), 0));
+                views.addAll(c.ro().get(List.of(key, key), 0));
             }
             views.getFirst().mutableData().set(ValueLayout.JAVA_LONG, 8, 0x1234_5678L);
             for (final Buffer view : views)
@@ -635,6 +703,6 @@ class ObjectSemanticsTest
         {
             closeAll(views);
         }
-        client(Transport.AUTO).kv().delete(key);
+        c.d().delete(key);
     }
 }

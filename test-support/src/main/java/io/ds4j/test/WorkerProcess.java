@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * A real worker process for integration tests, started through {@link WorkerLauncher} exactly as {@code dscli start}
  * starts one: on a free loopback port, with its own home directory under /tmp (short, so the Unix socket path stays
  * under the 108-byte sun_path limit) holding its socket, logs and probe files, and a 64 MiB pool unless a flag says
- * otherwise. {@link #close()} stops it and deletes the home directory.
+ * otherwise. {@link #close()} stops it and deletes the home directory; a shutdown hook kills any still running when the
+ * test JVM exits.
  *
  * <pre>{@code
  * try (WorkerProcess worker = WorkerProcess.start(Map.of("max_client_num", "4")))
@@ -45,6 +46,15 @@ public final class WorkerProcess implements AutoCloseable
 
     /** How long {@link #stop} waits after SIGTERM before it kills. */
     public static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+
+    /** Workers of this JVM still running: killed when the JVM exits, so a test JVM that dies leaves none behind. */
+    private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static
+    {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(Process::destroyForcibly),
+            "ds4j-worker-reaper"));
+    }
 
     private final Path homeDir;
     private final Map<String, String> requestedFlags;
@@ -304,6 +314,8 @@ public final class WorkerProcess implements AutoCloseable
         try
         {
             spawned = WorkerLauncher.spawn(requestedFlags, homeDir);
+            RUNNING.removeIf(process -> !process.isAlive());
+            RUNNING.add(spawned.process());
             outcome = WorkerLauncher.awaitReady(spawned, READY_TIMEOUT, null);
         }
         catch (final IOException e)

@@ -212,6 +212,13 @@ public final class Resolver
         while (meta != null)
         {
             publisher.observe(meta.version());
+            // a copy of this version may have arrived meanwhile (the same key earlier in this batch): no second pull
+            final Value here = self.equals(meta.primary()) ? null : sameVersionHere(key, meta.version(), entries,
+                index);
+            if (here != null)
+            {
+                return here;
+            }
             final Value value = self.equals(meta.primary()) ? fromHere(key, meta, entries, index)
                 : pull(key, meta, entries, index);
             if (value != null)
@@ -220,11 +227,11 @@ public final class Resolver
             }
             // another reader here may have pulled this version or a newer one meanwhile
             final StoreEntry local = copies.current(key);
-            final Value here = local == null || local.version() < meta.version() ? null : store.read(local);
-            if (here != null)
+            final Value newer = local == null || local.version() < meta.version() ? null : store.read(local);
+            if (newer != null)
             {
                 note(entries, index, local);
-                return here;
+                return newer;
             }
             if (System.nanoTime() - deadline > 0)
             {
@@ -286,17 +293,40 @@ public final class Resolver
         // registered first: once the owner knows the copy it retires it on the next overwrite, and a retirement
         // that overtakes the install leaves a tombstone that refuses it. A newer version than the owner named is
         // served but not kept: its metadata (expiry, write mode) is the owner's to tell
-        if (replication && version == meta.version() && owner.addCopy(key, version, self) && copies.install(replica))
+        final boolean registered = replication && version == meta.version() && owner.addCopy(key, version, self);
+        if (registered && copies.install(replica))
         {
             store.published(replica);
+            return region;
         }
-        else
+        copies.discard(replica, Removal.DISCARDED); // the caller's reference keeps the bytes until the response is sent
+        if (registered)
         {
-            copies.discard(replica, Removal.DISCARDED); // the caller's reference keeps the bytes until the response is sent
-            // whatever older copy is still here is stale: a later read on this worker must not go back to it
-            copies.retire(key, version - 1, Removal.REPLACED);
+            // another pull of this version installed its copy first (a concurrent reader, or the same key twice in
+            // one batch): serve that one, so all holders of an object on this worker share its memory
+            // (ObjectSemanticsTest.manyBuffersOfOneObjectReadTheSameMemory on a cluster)
+            final Value shared = sameVersionHere(key, version, entries, index);
+            if (shared != null)
+            {
+                region.release();
+                return shared;
+            }
         }
+        // whatever older copy is still here is stale: a later read on this worker must not go back to it
+        copies.retire(key, version - 1, Removal.REPLACED);
         return region;
+    }
+
+    /** This node's copy of exactly {@code version}, retained, or null. */
+    private Value sameVersionHere(final String key, final long version, final StoreEntry[] entries, final int index)
+    {
+        final StoreEntry current = copies.current(key);
+        final Value value = current == null || current.version() != version ? null : store.read(current);
+        if (value != null)
+        {
+            note(entries, index, current);
+        }
+        return value;
     }
 
     /**
