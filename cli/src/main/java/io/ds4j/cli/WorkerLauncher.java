@@ -384,6 +384,21 @@ public final class WorkerLauncher
 
     private static List<String> arguments(final ProcessHandle handle)
     {
+        // /proc/<pid>/cmdline has every argument, NUL-separated; ProcessHandle.Info gives none (or a line cut at
+        // 4096 characters) for a command line as long as a worker's class path makes it
+        final Path cmdline = Path.of("/proc", Long.toString(handle.pid()), "cmdline");
+        try
+        {
+            final byte[] bytes = java.nio.file.Files.readAllBytes(cmdline);
+            if (bytes.length > 0)
+            {
+                return Arrays.asList(new String(bytes, java.nio.charset.StandardCharsets.UTF_8).split("\0"));
+            }
+        }
+        catch (final IOException | SecurityException e)
+        {
+            // not Linux, or the process is gone or not ours to read: fall back to what the JDK reports
+        }
         final ProcessHandle.Info info = handle.info();
         final Optional<String[]> arguments = info.arguments();
         if (arguments.isPresent())

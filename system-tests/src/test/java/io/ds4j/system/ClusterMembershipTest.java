@@ -23,7 +23,6 @@ import io.etcd.jetcd.watch.WatchEvent;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.Timeout;
@@ -647,10 +646,6 @@ class ClusterMembershipTest
         }
     }
 
-    @Disabled("BUG in cli/WorkerLauncher.findWorkers (reported, not fixed here): it reads a process's arguments"
-        + " through ProcessHandle.Info, which gives none (and a command line cut at 4096 characters) when the command"
-        + " line is longer, as with this test's class path; so dscli stop, and the already-running check of dscli"
-        + " start, do not find such a worker. Reading /proc/<pid>/cmdline would")
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void dscliStopFindsAWorkerDscliStarted(final TestInfo test) throws Exception
