@@ -6,7 +6,6 @@ import io.ds4j.common.DsException;
 import io.ds4j.test.MiniCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -201,9 +200,6 @@ class ClusterConsistencyTest
      * What a register also guarantees, and causal consistency too: a client that read a value never reads an older
      * one afterwards.
      */
-    @Disabled("BUG in meta/LocalMetadataOwner.publish (reported, not fixed here): the owner records a new version,"
-        + " so queries name it, before it retires the old version's copies; meanwhile a client on a worker holding"
-        + " an old replica reads the new version through the owner (a pull), then the old one from the replica")
     @ParameterizedTest(name = "owner on worker {0}")
     @ValueSource(ints = {0, 2})
     void aClientNeverReadsAnOlderValueThanOneItReadBefore(final int owner) throws Exception
