@@ -601,13 +601,16 @@ class ClusterMembershipTest
         return ok.find() ? Long.parseLong(ok.group(2)) : -1;
     }
 
-    private static void killQuietly(final long pid) throws InterruptedException
+    /** Kills the worker dscli started (by its pid: dscli stop may not find it) and removes what a kill leaves. */
+    private static void killQuietly(final long pid, final String address) throws InterruptedException
     {
-        final java.util.Optional<ProcessHandle> worker = ProcessHandle.of(pid);
-        if (pid > 0 && worker.isPresent())
+        final java.util.Optional<ProcessHandle> worker = pid > 0 ? ProcessHandle.of(pid) : java.util.Optional.empty();
+        if (worker.isPresent())
         {
             WorkerLauncher.kill(worker.get());
         }
+        final io.ds4j.worker.config.HostPort at = io.ds4j.worker.config.HostPort.parse(address);
+        io.ds4j.worker.store.SharedPool.removeStaleSegments(io.ds4j.worker.Worker.SHM_DIR, at.host(), at.port());
     }
 
     @SuppressWarnings("unchecked")
@@ -641,7 +644,7 @@ class ClusterMembershipTest
         }
         finally
         {
-            killQuietly(pid);
+            killQuietly(pid, address);
             SystemTests.deleteTree(home);
         }
     }
@@ -664,7 +667,7 @@ class ClusterMembershipTest
         }
         finally
         {
-            killQuietly(pid);
+            killQuietly(pid, address);
             SystemTests.deleteTree(home);
         }
     }
