@@ -66,11 +66,6 @@ public final class DataPlane implements AutoCloseable
             });
     }
 
-    public String self()
-    {
-        return self;
-    }
-
     public TieredStore store()
     {
         return store;

@@ -182,10 +182,4 @@ public final class LocalCopies
     {
         return entries.size();
     }
-
-    /** The copies, for a walk over all of them (reconciliation, tests); weakly consistent. */
-    public Iterable<StoreEntry> all()
-    {
-        return entries.values();
-    }
 }
