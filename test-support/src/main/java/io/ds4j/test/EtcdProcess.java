@@ -189,6 +189,15 @@ public final class EtcdProcess implements AutoCloseable
         RUNNING.remove(process);
     }
 
+    /** Starts etcd again after {@link #stop} or {@link #kill}, on the same ports with the same data. */
+    public synchronized void startAgain()
+    {
+        if (!isAlive())
+        {
+            launch();
+        }
+    }
+
     /** Stops etcd if it runs and starts it again on the same ports with the same data. */
     public synchronized void restart()
     {

@@ -300,7 +300,7 @@ public final class MiniCluster implements AutoCloseable
         worker(index).kill9();
     }
 
-    /** Stops worker {@code index} cleanly (it leaves etcd; it stays in the ring record). */
+    /** Stops worker {@code index} cleanly: it leaves the ring (its ranges pass to the others) and etcd. */
     public void stop(final int index)
     {
         worker(index).stop();

@@ -252,6 +252,39 @@ public final class WorkerProcess implements AutoCloseable
         waitFor(process, Duration.ofSeconds(10));
     }
 
+    /** SIGSTOP: the worker freezes as a long GC pause or a stuck VM would; its lease runs out meanwhile. */
+    public void pause()
+    {
+        signal("STOP");
+    }
+
+    /** SIGCONT after {@link #pause}. */
+    public void resume()
+    {
+        signal("CONT");
+    }
+
+    private void signal(final String name)
+    {
+        try
+        {
+            final Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid())).inheritIO().start();
+            if (kill.waitFor() != 0)
+            {
+                throw new IllegalStateException("kill -" + name + " " + pid() + " failed");
+            }
+        }
+        catch (final java.io.IOException e)
+        {
+            throw new java.io.UncheckedIOException(e);
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
     /** SIGTERM and wait for a clean exit ({@link #STOP_TIMEOUT}, then SIGKILL). Does nothing if not running. */
     public void stop()
     {

@@ -3,6 +3,7 @@ package io.ds4j.worker;
 import io.ds4j.common.ring.HashRing;
 import io.ds4j.worker.config.WorkerConfig;
 import io.ds4j.worker.cluster.ClusterMembership;
+import io.ds4j.worker.cluster.DeadWorkerSweeper;
 import io.ds4j.worker.cluster.EtcdSettings;
 import io.ds4j.worker.data.DataPlane;
 import io.ds4j.worker.meta.LocalMetadataOwner;
@@ -10,6 +11,8 @@ import io.ds4j.worker.peer.PeerClients;
 import io.ds4j.worker.peer.PeerCopyHolders;
 import io.ds4j.worker.peer.PeerService;
 import io.ds4j.worker.peer.RoutingOwner;
+import io.ds4j.worker.reconcile.OwnershipGuard;
+import io.ds4j.worker.reconcile.Reconciler;
 import io.ds4j.worker.kv.KvService;
 import io.ds4j.worker.object.ObjectService;
 import io.ds4j.worker.server.SessionRegistry;
@@ -55,13 +58,18 @@ public final class Worker implements AutoCloseable
     private static final int PEER_CONNECTIONS = 2;
     /** The bound on every worker-to-worker call (a query adds its subscribe timeout, a fetch its transfer). */
     private static final long PEER_RPC_TIMEOUT_MS = 5_000;
+    /** The most a stop waits for its ring exit to be seen and its records handed over. */
+    private static final java.time.Duration LEAVE_TIMEOUT = java.time.Duration.ofSeconds(5);
     /** How long a starting worker may take to register in etcd and join the ring. */
     private static final java.time.Duration JOIN_TIMEOUT = java.time.Duration.ofSeconds(30);
 
     private final WorkerConfig config;
     private final long generation;
     private volatile HashRing ring;
+    private final Object ringLock = new Object();
     private ClusterMembership membership;
+    private Reconciler reconciler;
+    private DeadWorkerSweeper sweeper;
     private PeerClients peers;
     private PeerService peerService;
     private SharedPool pool;
@@ -88,13 +96,13 @@ public final class Worker implements AutoCloseable
         store = openTiers(pool);
         final String self = config.workerAddress().toString();
         final boolean cluster = !config.etcdAddress().isEmpty();
-        final LocalMetadataOwner[] localOwner = new LocalMetadataOwner[1];
+        final OwnershipGuard[] localOwner = new OwnershipGuard[1];
         if (cluster)
         {
             peers = new PeerClients(self, store, PEER_CONNECTIONS, PEER_RPC_TIMEOUT_MS);
             data = new DataPlane(self, store, holders ->
             {
-                localOwner[0] = new LocalMetadataOwner(holders);
+                localOwner[0] = new OwnershipGuard(self, () -> ring, new LocalMetadataOwner(holders));
                 return new RoutingOwner(self, () -> ring, localOwner[0], peers);
             }, peers, config.enableDataReplication(), plane -> new PeerCopyHolders(self, plane, peers));
         }
@@ -109,16 +117,13 @@ public final class Worker implements AutoCloseable
         if (cluster)
         {
             peerService = new PeerService(self, data, localOwner[0]);
+            peerService.onReconciled(localOwner[0]::reconciled);
             server.peers(peerService);
         }
         server.start();
         if (cluster)
         {
-            // the server answers peers before this worker is in the ring: a worker that sees it there may call it
-            membership = ClusterMembership.join(EtcdSettings.from(config), self, config.nodeTimeoutS(),
-                config.heartbeatIntervalMs(), JOIN_TIMEOUT);
-            membership.addRingListener(changed -> ring = changed);
-            ring = membership.ring();
+            joinCluster(self, localOwner[0]);
         }
         metricsServer = MetricsServer.startIfEnabled(registerMetrics(), config.bindAddress().host(),
             config.metricsPort()).orElse(null);
@@ -131,6 +136,48 @@ public final class Worker implements AutoCloseable
             cluster ? "cluster " + EtcdSettings.from(config).endpointList() : "standalone",
             ring.rangesOf(config.workerAddress().toString()).size(), ring.tokens().values().stream()
                 .mapToInt(java.util.List::size).sum(), ProcessHandle.current().pid());
+    }
+
+    /**
+     * Registers in etcd and joins the ring, then waits (bounded) until the live peers have reported what they hold of
+     * this worker's keys, so a restarted worker answers for its ranges only once it knows them again. The server
+     * answers peers before this worker is in the ring: a worker that sees it there may call it.
+     */
+    private void joinCluster(final String self, final OwnershipGuard owner) throws IOException
+    {
+        final EtcdSettings etcd = EtcdSettings.from(config);
+        final ClusterMembership[] joined = new ClusterMembership[1];
+        reconciler = new Reconciler(self, data, owner, peers, () -> joined[0] == null ? java.util.Map.of()
+            : joined[0].members());
+        membership = ClusterMembership.join(etcd, self, config.nodeTimeoutS(), config.heartbeatIntervalMs(),
+            JOIN_TIMEOUT, reconciler::memberChanged);
+        joined[0] = membership;
+        membership.addReRegisterListener(reconciler::reRegistered);
+        ring = membership.ring();
+        reconciler.start(ring);
+        membership.addRingListener(this::routeBy);
+        if (!membership.ring().equals(ring))
+        {
+            routeBy(membership.ring());
+        }
+        if (!reconciler.awaitStartReports(ring, membership.startedAtMs(), membership.addedToRing()))
+        {
+            LOG.warn("not every peer reported what it holds of this worker's keys within {} ms; going on",
+                OwnershipGuard.GATE_WAIT_MS);
+        }
+        sweeper = new DeadWorkerSweeper(membership, config.nodeDeadTimeoutS(), config.autoDelDeadNode(),
+            config.heartbeatIntervalMs());
+    }
+
+    /** Routes by a new ring: keys it gives this worker are held before it answers for them, then reconciled. */
+    private void routeBy(final HashRing changed)
+    {
+        synchronized (ringLock)
+        {
+            reconciler.ringChanging(ring, changed);
+            ring = changed;
+            reconciler.ringChanged(changed);
+        }
     }
 
     /** The tiers below the pool, as the flags ask: spill, L2 with its write-back queue, and the eviction policy. */
@@ -244,7 +291,7 @@ public final class Worker implements AutoCloseable
         deleteQuietly(config.readyCheckPath());
         if (membership != null)
         {
-            membership.close();
+            leaveCluster();
         }
         if (housekeeping != null)
         {
@@ -285,6 +332,28 @@ public final class Worker implements AutoCloseable
         }
         deleteQuietly(config.healthCheckPath());
         LOG.info("worker {} stopped", config.workerAddress());
+    }
+
+    /**
+     * Voluntary scale-in: out of the ring first, so the ranges pass to the next workers and this worker hands them
+     * the records it kept; then out of etcd. Bounded: a stop never waits on etcd longer than a few seconds.
+     */
+    private void leaveCluster()
+    {
+        sweeper.close();
+        reconciler.leaving();
+        try
+        {
+            membership.leaveRing(LEAVE_TIMEOUT);
+            reconciler.awaitLeft(LEAVE_TIMEOUT);
+        }
+        catch (final IOException e)
+        {
+            LOG.warn("could not leave the ring ({}); the others take this worker's ranges once it is dead, "
+                + "node_dead_timeout_s after its lease expires", e.getMessage());
+        }
+        membership.close();
+        reconciler.close();
     }
 
     private static void deleteQuietly(final Path file)

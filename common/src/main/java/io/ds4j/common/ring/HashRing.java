@@ -376,6 +376,21 @@ public final class HashRing
         return List.copyOf(ranges);
     }
 
+    /**
+     * A 64-bit digest of the tokens and their workers: two workers that computed the same fingerprint look at the
+     * same ring. It names a ring in messages (a reconciliation is done "for" one ring) without sending the ring.
+     */
+    public long fingerprint()
+    {
+        long hash = 0xcbf29ce484222325L;
+        for (int i = 0; i < ringTokens.length; i++)
+        {
+            hash = (hash ^ ringTokens[i]) * 0x100000001b3L;
+            hash = (hash ^ ringOwners[i].hashCode()) * 0x100000001b3L;
+        }
+        return hash;
+    }
+
     @Override
     public boolean equals(final Object other)
     {

@@ -48,7 +48,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * This worker's membership in an etcd cluster, and its view of the cluster's hash ring (spec §3.3, §3.4, §3.9).
@@ -114,6 +116,8 @@ public final class ClusterMembership implements AutoCloseable
     private final ScheduledExecutorService executor;
     private final ExecutorService notifier;
     private final List<Consumer<HashRing>> listeners = new CopyOnWriteArrayList<>();
+    private final List<BiConsumer<String, String>> memberListeners = new CopyOnWriteArrayList<>();
+    private final List<Runnable> reRegisterListeners = new CopyOnWriteArrayList<>();
     private final ConcurrentSkipListMap<String, String> members = new ConcurrentSkipListMap<>();
     private final AtomicLong registrations = new AtomicLong();
 
@@ -127,6 +131,10 @@ public final class ClusterMembership implements AutoCloseable
     private volatile long ringVersion;
     private volatile HashRing ring;
     private volatile boolean closed;
+    /** Set by {@link #leaveRing}: a ring without this worker is then what it asked for, not a reason to rejoin. */
+    private volatile boolean leavingRing;
+    /** Whether joining gave this worker tokens in a ring other workers already had (it took ranges from them). */
+    private volatile boolean addedToRing;
     private String workerUuid;
     private long lastOwnPutRevision;
     private boolean joined;
@@ -179,6 +187,17 @@ public final class ClusterMembership implements AutoCloseable
     public static ClusterMembership join(final EtcdSettings etcd, final String selfAddress, final int nodeTimeoutS,
         final int heartbeatIntervalMs, final Duration startTimeout) throws IOException
     {
+        return join(etcd, selfAddress, nodeTimeoutS, heartbeatIntervalMs, startTimeout, null);
+    }
+
+    /**
+     * {@link #join(EtcdSettings, String, int, int, Duration)}, with a {@link #addMemberListener member listener} in
+     * place before the membership watch starts, so no row written after it is missed.
+     */
+    public static ClusterMembership join(final EtcdSettings etcd, final String selfAddress, final int nodeTimeoutS,
+        final int heartbeatIntervalMs, final Duration startTimeout, final BiConsumer<String, String> memberListener)
+        throws IOException
+    {
         Objects.requireNonNull(etcd, "etcd");
         HostPort.parse(Objects.requireNonNull(selfAddress, "selfAddress"));
         if (nodeTimeoutS < 1 || heartbeatIntervalMs < 1)
@@ -192,6 +211,10 @@ public final class ClusterMembership implements AutoCloseable
         }
         final ClusterMembership membership = new ClusterMembership(etcd, selfAddress, nodeTimeoutS,
             heartbeatIntervalMs);
+        if (memberListener != null)
+        {
+            membership.memberListeners.add(memberListener);
+        }
         final long deadline = System.nanoTime() + startTimeout.toNanos();
         final Future<?> start = membership.executor.submit(() ->
         {
@@ -302,6 +325,103 @@ public final class ClusterMembership implements AutoCloseable
         return Collections.unmodifiableMap(new TreeMap<>(members));
     }
 
+    /**
+     * Whether this worker's join added it to an existing ring with new tokens, taking ranges from other workers
+     * (rather than creating the first ring, or finding its tokens there from before a restart).
+     */
+    public boolean addedToRing()
+    {
+        return addedToRing;
+    }
+
+    /** When this worker started (epoch ms), as its membership row says. */
+    public long startedAtMs()
+    {
+        return startedAtMs;
+    }
+
+    /**
+     * Whether etcd answers and the membership watch is current: only then does a missing row mean a worker is gone
+     * (during an outage every row looks missing from here).
+     */
+    public boolean etcdHealthy()
+    {
+        return !closed && trouble == null && !membersWatchNeeded && membersWatcher != null;
+    }
+
+    /**
+     * Tells {@code listener} about every membership row written after it was added (address, value), in order, on
+     * the listeners' thread: a new start time in the value means the worker started again.
+     */
+    public void addMemberListener(final BiConsumer<String, String> listener)
+    {
+        memberListeners.add(listener);
+    }
+
+    /**
+     * Runs {@code listener} after this worker registered again because its membership was lost (its lease expired
+     * or its row went): while it was out, owners may have been unable to tell it about overwrites.
+     */
+    public void addReRegisterListener(final Runnable listener)
+    {
+        reRegisterListeners.add(listener);
+    }
+
+    /**
+     * Changes the ring record by compare-and-swap, retrying on conflicts until {@code timeout}: {@code change} gets
+     * the current record and returns the next one, or null when nothing is to change. Returns whether it wrote.
+     */
+    public boolean updateRing(final String what, final UnaryOperator<RingRecord> change, final Duration timeout)
+        throws IOException
+    {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (true)
+        {
+            final GetResponse current = EtcdCalls.await(kv.get(ringKey), remaining(deadline), "read the ring record",
+                etcd);
+            final long version = current.getKvs().isEmpty() ? 0 : current.getKvs().get(0).getVersion();
+            final RingRecord record = version == 0 ? RingRecord.empty() : parseRing(current.getKvs().get(0));
+            final RingRecord next = change.apply(record);
+            if (next == null)
+            {
+                return false;
+            }
+            if (compareAndSwap(version, next, remaining(deadline)))
+            {
+                LOG.info("{}: {} (ring record version {})", self, what, version + 1);
+                return true;
+            }
+            if (System.nanoTime() - deadline >= 0)
+            {
+                throw new IOException("could not " + what + " in the ring record at " + etcd.ringKey() + " in time");
+            }
+            sleepQuietly(ThreadLocalRandom.current().nextLong(5, 50));
+        }
+    }
+
+    /**
+     * Takes this worker out of the ring record (voluntary scale-in): its ranges pass to the workers of the next
+     * tokens. Returns once the ring this worker sees no longer lists it, or after {@code timeout}.
+     */
+    public void leaveRing(final Duration timeout) throws IOException
+    {
+        leavingRing = true;
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        updateRing("took " + self + " out of the ring (leaving)", record ->
+        {
+            if (!record.contains(self))
+            {
+                return null;
+            }
+            return record.withoutWorker(self);
+        }, timeout);
+        while (ring != null && ring.workers().contains(self) && ring.workers().size() > 1
+            && System.nanoTime() - deadline < 0)
+        {
+            sleepQuietly(20);
+        }
+    }
+
     /** The value this worker's row holds now: {@code "<timestampMs>;<tag>"}. */
     public String membershipValue()
     {
@@ -311,8 +431,8 @@ public final class ClusterMembership implements AutoCloseable
     /**
      * Leaves the cluster: tags the row {@code exiting}, revokes the lease (etcd deletes the row with it) and closes
      * the client. Each step is bounded, so this returns within about 3 s even when etcd is down (the row then goes
-     * when the lease expires, {@code node_timeout_s} later). The worker stays in the ring record: leaving the ring
-     * is scale-in, a later step.
+     * when the lease expires, {@code node_timeout_s} later). It does not take the worker out of the ring record:
+     * {@link #leaveRing} does that first when the worker scales in.
      */
     @Override
     public void close()
@@ -441,6 +561,7 @@ public final class ClusterMembership implements AutoCloseable
                 // JOINING: the ranges are ours on paper; moving their metadata here is a later step
                 next = record.withoutWorker(self).withWorkerAdded(self, workerUuid, WorkerState.JOINING);
                 step = "added " + self + " to the ring (JOINING)";
+                addedToRing = true;
             }
             else if (row.state() != WorkerState.ACTIVE || !row.workerUuid().equals(workerUuid))
             {
@@ -612,7 +733,12 @@ public final class ClusterMembership implements AutoCloseable
             }
             if (event.getEventType() == WatchEvent.EventType.PUT)
             {
-                members.put(address, EtcdCalls.text(event.getKeyValue().getValue()));
+                final String value = EtcdCalls.text(event.getKeyValue().getValue());
+                members.put(address, value);
+                for (final BiConsumer<String, String> listener : memberListeners)
+                {
+                    notifier.execute(() -> listener.accept(address, value));
+                }
             }
             else if (event.getEventType() == WatchEvent.EventType.DELETE)
             {
@@ -671,7 +797,7 @@ public final class ClusterMembership implements AutoCloseable
                 }
             }
         }
-        if (joined && (!record.clusterHasInit() || !record.contains(self)))
+        if (joined && !leavingRing && (!record.clusterHasInit() || !record.contains(self)))
         {
             rejoinNeeded = true;
         }
@@ -819,6 +945,10 @@ public final class ClusterMembership implements AutoCloseable
         reRegisterNeeded = false;
         LOG.info("{}: registered again under lease {} (key {}, tag {})", self, Long.toHexString(leaseId),
             etcd.clusterKey(self), tag);
+        for (final Runnable listener : reRegisterListeners)
+        {
+            notifier.execute(listener);
+        }
     }
 
     /** Told by jetcd's keep-alive; only the current lease's news count. */

@@ -3,7 +3,10 @@ package io.ds4j.worker.meta;
 import io.ds4j.common.KeyMeta;
 
 import io.ds4j.common.ConsistencyType;
+import io.ds4j.common.DsException;
 import io.ds4j.common.ExistenceOpt;
+import io.ds4j.common.KeyHandover;
+import io.ds4j.common.StatusCode;
 import io.ds4j.common.WriteMode;
 import io.ds4j.worker.store.Removal;
 import org.slf4j.Logger;
@@ -21,6 +24,7 @@ import java.util.concurrent.Delayed;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 
 /**
  * The owner of the keys in this worker's ring ranges (all keys when standalone): one record per key, in one
@@ -33,6 +37,12 @@ public final class LocalMetadataOwner implements MetadataOwner
 {
     private static final Logger LOG = LoggerFactory.getLogger(LocalMetadataOwner.class);
     private static final String[] NO_COPIES = new String[0];
+    private static final long DELETED_MEMORY_MS = 5_000;
+    private static final int DELETED_PURGE_AT = 4_096;
+
+    private record Deleted(long version, long atMs)
+    {
+    }
 
     /** The owner's record of a key: its current version and where its copies are. Kept small: one per key. */
     private static final class KeyRecord
@@ -45,6 +55,15 @@ public final class LocalMetadataOwner implements MetadataOwner
         volatile long expiresAtMs;
         /** Workers holding a replica of this version (never the primary); replaced whole, never mutated. */
         volatile String[] copies = NO_COPIES;
+
+        /** The same version held at {@code primary}: the old primary is gone, a replica takes its place. */
+        KeyRecord promoted(final String newPrimary, final String[] others)
+        {
+            final KeyRecord next = new KeyRecord(new KeyMeta(version, size, writeMode, consistency, expiresAtMs,
+                newPrimary));
+            next.copies = others;
+            return next;
+        }
 
         KeyRecord(final KeyMeta meta)
         {
@@ -82,10 +101,18 @@ public final class LocalMetadataOwner implements MetadataOwner
     /** Global references per key and holder; independent of the record (a reference may come first). */
     private final ConcurrentHashMap<String, Map<String, Long>> refs = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, List<Waiter>> waiters = new ConcurrentHashMap<>();
+    /**
+     * The version each key had when it was deleted, for {@link #DELETED_MEMORY_MS}: a reader that found the key in
+     * L2 just before the delete removed it there, or a holder reporting a copy the delete has not reached yet,
+     * would otherwise bring that version back after the delete was acknowledged.
+     */
+    private final ConcurrentHashMap<String, Deleted> deleted = new ConcurrentHashMap<>();
     private final DelayQueue<Expiry> expiries = new DelayQueue<>();
     private final CopyHolders holders;
     private final Thread expiryThread;
     private volatile boolean closed;
+    /** Which keys this owner answers for; waiters of the others are sent to their new owner. */
+    private volatile Predicate<String> owned = key -> true;
 
     public LocalMetadataOwner(final CopyHolders holders)
     {
@@ -108,7 +135,7 @@ public final class LocalMetadataOwner implements MetadataOwner
                 result[0] = PublishResult.KEPT_EXISTING;
                 return current;
             }
-            if (current != null && current.version >= meta.version())
+            if (current != null && current.version >= meta.version() || deletedSince(k, meta.version(), now))
             {
                 result[0] = PublishResult.OUTDATED;
                 return current;
@@ -209,6 +236,7 @@ public final class LocalMetadataOwner implements MetadataOwner
             missing = fill(keys, found);
             while (missing > 0)
             {
+                checkOwned(keys, found);
                 final long left = deadline - System.nanoTime();
                 if (left <= 0 || !waiter.await(left))
                 {
@@ -230,6 +258,20 @@ public final class LocalMetadataOwner implements MetadataOwner
             }
         }
         return found;
+    }
+
+    /** A waiter whose key moved to another owner asks that owner for the rest of its wait (RoutingOwner retries). */
+    private void checkOwned(final List<String> keys, final KeyMeta[] found)
+    {
+        final Predicate<String> mine = owned;
+        for (int i = 0; i < found.length; i++)
+        {
+            if (found[i] == null && !mine.test(keys.get(i)))
+            {
+                throw new DsException(StatusCode.NOT_OWNER, "the metadata of " + keys.get(i)
+                    + " moved to another worker while waiting for it");
+            }
+        }
     }
 
     /** Fills the keys still missing in {@code found}; returns how many remain missing. */
@@ -301,6 +343,23 @@ public final class LocalMetadataOwner implements MetadataOwner
         });
     }
 
+    /** Whether {@code version} of the key was deleted (or is older than a deleted one) a moment ago. */
+    private boolean deletedSince(final String key, final long version, final long nowMs)
+    {
+        final Deleted gone = deleted.get(key);
+        return gone != null && gone.version >= version && nowMs - gone.atMs < DELETED_MEMORY_MS;
+    }
+
+    private void rememberDeleted(final String key, final long version)
+    {
+        final long now = System.currentTimeMillis();
+        deleted.merge(key, new Deleted(version, now), (old, fresh) -> old.version >= fresh.version ? old : fresh);
+        if (deleted.size() > DELETED_PURGE_AT)
+        {
+            deleted.values().removeIf(gone -> now - gone.atMs >= DELETED_MEMORY_MS);
+        }
+    }
+
     @Override
     public boolean delete(final String key)
     {
@@ -309,6 +368,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         {
             return false;
         }
+        rememberDeleted(key, removed.version);
         refs.remove(key);
         retireAll(key, removed, null, Removal.DELETED);
         return !removed.isExpired(System.currentTimeMillis());
@@ -420,6 +480,233 @@ public final class LocalMetadataOwner implements MetadataOwner
             return table;
         });
         return holders[0];
+    }
+
+    @Override
+    public boolean[] adopt(final List<KeyHandover> handovers)
+    {
+        final boolean[] outdated = new boolean[handovers.size()];
+        for (int i = 0; i < outdated.length; i++)
+        {
+            final KeyHandover handover = handovers.get(i);
+            if (handover.deletedVersion() > 0)
+            {
+                adoptDeletion(handover.key(), handover.deletedVersion());
+            }
+            if (!handover.refs().isEmpty())
+            {
+                mergeRefs(handover.key(), handover.refs());
+            }
+            outdated[i] = handover.meta() != null && !adoptVersion(handover);
+        }
+        return outdated;
+    }
+
+    /** False when the handover's version is older than the current one here (or has expired). */
+    private boolean adoptVersion(final KeyHandover handover)
+    {
+        final KeyMeta meta = handover.meta();
+        final long now = System.currentTimeMillis();
+        if (meta.primary() == null && handover.replicas().isEmpty())
+        {
+            return false;
+        }
+        if (meta.isExpired(now) || deletedSince(handover.key(), meta.version(), now))
+        {
+            retireHandedOver(handover, Removal.DELETED);
+            return false;
+        }
+        // a replica reported without its primary (which is gone) becomes the primary
+        final String primary = meta.primary() != null ? meta.primary() : handover.replicas().get(0);
+        final String[] replicas = handover.replicas().stream().filter(holder -> !holder.equals(primary))
+            .toArray(String[]::new);
+        final boolean[] stale = new boolean[1];
+        final KeyRecord[] replaced = new KeyRecord[1];
+        final KeyRecord[] adopted = new KeyRecord[1];
+        records.compute(handover.key(), (k, current) ->
+        {
+            if (current != null && current.version > meta.version())
+            {
+                stale[0] = true;
+                return current;
+            }
+            if (current != null && current.version == meta.version())
+            {
+                final java.util.LinkedHashSet<String> all = new java.util.LinkedHashSet<>(Arrays.asList(current.copies));
+                if (!primary.equals(current.primary))
+                {
+                    all.add(primary);
+                }
+                all.addAll(Arrays.asList(replicas));
+                all.remove(current.primary);
+                current.copies = all.toArray(NO_COPIES);
+                return current;
+            }
+            replaced[0] = current;
+            final KeyRecord fresh = new KeyRecord(new KeyMeta(meta.version(), meta.size(), meta.writeMode(),
+                meta.consistency(), meta.expiresAtMs(), primary));
+            fresh.copies = replicas.length == 0 ? NO_COPIES : replicas;
+            adopted[0] = fresh;
+            return fresh;
+        });
+        if (stale[0])
+        {
+            // an old owner's record or a holder's report overtaken by a newer version here: its copies go
+            retireHandedOver(handover, Removal.REPLACED);
+            return false;
+        }
+        if (replaced[0] != null)
+        {
+            retireAll(handover.key(), replaced[0], primary, Removal.REPLACED);
+        }
+        if (adopted[0] != null)
+        {
+            schedule(handover.key(), adopted[0]);
+            wake(handover.key());
+        }
+        return true;
+    }
+
+    /** The old owner deleted the key a moment ago: a version reported here meanwhile that is not newer goes. */
+    private void adoptDeletion(final String key, final long version)
+    {
+        rememberDeleted(key, version);
+        final KeyRecord[] removed = new KeyRecord[1];
+        records.computeIfPresent(key, (k, record) ->
+        {
+            if (record.version <= version)
+            {
+                removed[0] = record;
+                return null;
+            }
+            return record;
+        });
+        if (removed[0] != null)
+        {
+            retireAll(key, removed[0], null, Removal.DELETED);
+        }
+    }
+
+    private void retireHandedOver(final KeyHandover handover, final Removal why)
+    {
+        final long version = handover.meta().version();
+        if (handover.meta().primary() != null)
+        {
+            retire(handover.meta().primary(), handover.key(), version, why);
+        }
+        for (final String replica : handover.replicas())
+        {
+            retire(replica, handover.key(), version, why);
+        }
+    }
+
+    private void mergeRefs(final String key, final Map<String, Long> handed)
+    {
+        refs.compute(key, (k, table) ->
+        {
+            final Map<String, Long> merged = table == null ? new HashMap<>(4) : table;
+            handed.forEach((holder, count) -> merged.merge(holder, count, Math::max));
+            return merged;
+        });
+    }
+
+    /**
+     * From now on answers only for the keys {@code mine} accepts: the records and references of every other key
+     * leave this owner and are returned, for the caller to hand to their new owners, and the waiters of those keys
+     * are sent on (their queries end with NOT_OWNER, which the caller's routing retries at the new owner). The
+     * copies stay where they are: only their bookkeeping moves.
+     */
+    public List<KeyHandover> handOver(final Predicate<String> mine)
+    {
+        owned = mine;
+        final long now = System.currentTimeMillis();
+        final List<KeyHandover> leaving = new ArrayList<>();
+        for (final String key : records.keySet())
+        {
+            if (!mine.test(key))
+            {
+                final KeyRecord record = records.remove(key);
+                final Map<String, Long> keyRefs = refs.remove(key);
+                if (record != null && !record.isExpired(now))
+                {
+                    leaving.add(new KeyHandover(key, record.meta(), Arrays.asList(record.copies),
+                        keyRefs == null ? Map.of() : keyRefs, 0));
+                }
+                else if (keyRefs != null && !keyRefs.isEmpty())
+                {
+                    leaving.add(new KeyHandover(key, null, List.of(), keyRefs, 0));
+                }
+            }
+        }
+        for (final String key : refs.keySet())
+        {
+            if (!mine.test(key))
+            {
+                final Map<String, Long> keyRefs = refs.remove(key);
+                if (keyRefs != null && !keyRefs.isEmpty())
+                {
+                    leaving.add(new KeyHandover(key, null, List.of(), keyRefs, 0));
+                }
+            }
+        }
+        for (final Map.Entry<String, Deleted> gone : deleted.entrySet())
+        {
+            if (!mine.test(gone.getKey()) && deleted.remove(gone.getKey(), gone.getValue())
+                && now - gone.getValue().atMs < DELETED_MEMORY_MS)
+            {
+                leaving.add(new KeyHandover(gone.getKey(), null, List.of(), Map.of(), gone.getValue().version));
+            }
+        }
+        for (final String key : waiters.keySet())
+        {
+            if (!mine.test(key))
+            {
+                wake(key);
+            }
+        }
+        return leaving;
+    }
+
+    /**
+     * A worker lost what it held (it died and left the ring, or restarted): versions older than
+     * {@code versionsBefore} (epoch µs) that it held as primary pass to one of their replicas, or end when there is
+     * none; it is dropped from every replica list. Nobody is told: the gone worker has nothing left to retire.
+     *
+     * @return how many keys ended
+     */
+    public int holderGone(final String holder, final long versionsBefore)
+    {
+        final int[] ended = new int[1];
+        for (final String key : records.keySet())
+        {
+            final KeyRecord[] promoted = new KeyRecord[1];
+            records.computeIfPresent(key, (k, record) ->
+            {
+                final boolean listed = Arrays.asList(record.copies).contains(holder);
+                final String[] others = listed ? Arrays.stream(record.copies).filter(c -> !c.equals(holder))
+                    .toArray(String[]::new) : record.copies;
+                if (record.primary.equals(holder) && record.version < versionsBefore)
+                {
+                    if (others.length == 0)
+                    {
+                        ended[0]++;
+                        return null;
+                    }
+                    promoted[0] = record.promoted(others[0], Arrays.copyOfRange(others, 1, others.length));
+                    return promoted[0];
+                }
+                if (listed)
+                {
+                    record.copies = others;
+                }
+                return record;
+            });
+            if (promoted[0] != null)
+            {
+                schedule(key, promoted[0]);
+            }
+        }
+        return ended[0];
     }
 
     /** Keys with global references (tests and metrics). */

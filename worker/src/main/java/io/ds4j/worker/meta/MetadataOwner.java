@@ -3,6 +3,7 @@ package io.ds4j.worker.meta;
 import io.ds4j.common.KeyMeta;
 
 import io.ds4j.common.ExistenceOpt;
+import io.ds4j.common.KeyHandover;
 
 import java.util.List;
 
@@ -81,6 +82,14 @@ public interface MetadataOwner extends AutoCloseable
 
     /** The key's global reference count: how many holders hold it. */
     int refHolders(String key);
+
+    /**
+     * Takes in what another worker knows of keys this owner has just taken over (docs/cluster.md section 6): a
+     * version newer than the one recorded here becomes current, the holders of the recorded version are added, and
+     * references are merged. Returns, per handover, whether its version is outdated (a newer one is current here):
+     * the sender's copy of it is stale and must go.
+     */
+    boolean[] adopt(List<KeyHandover> handovers);
 
     @Override
     void close();

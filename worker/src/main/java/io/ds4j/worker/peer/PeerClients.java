@@ -2,15 +2,18 @@ package io.ds4j.worker.peer;
 
 import io.ds4j.common.DsException;
 import io.ds4j.common.ExistenceOpt;
+import io.ds4j.common.KeyHandover;
 import io.ds4j.common.KeyMeta;
 import io.ds4j.common.StatusCode;
 import io.ds4j.common.protocol.peer.FetchCodec;
 import io.ds4j.common.protocol.peer.KeyCodec;
 import io.ds4j.common.protocol.peer.KeyVersionCodec;
+import io.ds4j.common.protocol.peer.OwnerAdoptCodec;
 import io.ds4j.common.protocol.peer.OwnerPublishCodec;
 import io.ds4j.common.protocol.peer.OwnerQueryCodec;
 import io.ds4j.common.protocol.peer.OwnerRefCodec;
 import io.ds4j.common.protocol.peer.PeerMessageType;
+import io.ds4j.common.protocol.peer.ReconciledCodec;
 import io.ds4j.worker.data.PrimaryFetcher;
 import io.ds4j.worker.meta.MetadataOwner.PublishResult;
 import io.ds4j.worker.meta.MetadataOwner.RefChange;
@@ -137,6 +140,24 @@ public final class PeerClients implements PrimaryFetcher, AutoCloseable
     {
         return connection(owner).call(PeerMessageType.OWNER_REF_COUNT, out -> KeyCodec.writeKey(out, key),
             in -> in.getInt(), rpcTimeoutMs, null);
+    }
+
+    /** Hands keys to their new owner; per key, whether the owner found its version outdated. */
+    public boolean[] adopt(final String owner, final List<KeyHandover> handovers)
+    {
+        return connection(owner).call(PeerMessageType.OWNER_ADOPT,
+            out -> OwnerAdoptCodec.writeRequest(out, handovers), in -> OwnerAdoptCodec.readReply(in,
+                handovers.size()), rpcTimeoutMs, null);
+    }
+
+    // ------------------------------------------------------------------ to every worker
+
+    /** Tells {@code peer} this worker sent it everything it had for the ring {@code ringFingerprint}. */
+    public void reconciled(final String peer, final long ringFingerprint, final long peerStartedAtMs)
+    {
+        connection(peer).call(PeerMessageType.RECONCILED,
+            out -> ReconciledCodec.writeRequest(out, self, ringFingerprint, peerStartedAtMs), in -> null,
+            rpcTimeoutMs, null);
     }
 
     // ------------------------------------------------------------------ to holders

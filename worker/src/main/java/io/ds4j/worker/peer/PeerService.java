@@ -12,11 +12,13 @@ import io.ds4j.common.protocol.StatusCodec;
 import io.ds4j.common.protocol.peer.FetchCodec;
 import io.ds4j.common.protocol.peer.KeyCodec;
 import io.ds4j.common.protocol.peer.KeyVersionCodec;
+import io.ds4j.common.protocol.peer.OwnerAdoptCodec;
 import io.ds4j.common.protocol.peer.OwnerPublishCodec;
 import io.ds4j.common.protocol.peer.OwnerQueryCodec;
 import io.ds4j.common.protocol.peer.OwnerRefCodec;
 import io.ds4j.common.protocol.peer.PeerHelloCodec;
 import io.ds4j.common.protocol.peer.PeerMessageType;
+import io.ds4j.common.protocol.peer.ReconciledCodec;
 import io.ds4j.worker.data.DataPlane;
 import io.ds4j.worker.meta.MetadataOwner;
 import io.ds4j.worker.store.Removal;
@@ -52,6 +54,7 @@ public final class PeerService implements AutoCloseable
     private final DataPlane data;
     private final MetadataOwner localOwner;
     private final FileChannel segmentFile;
+    private volatile Consumer<ReconciledCodec.Request> reconciled = request -> { };
 
     public PeerService(final String self, final DataPlane data, final MetadataOwner localOwner) throws IOException
     {
@@ -59,6 +62,12 @@ public final class PeerService implements AutoCloseable
         this.data = data;
         this.segmentFile = FileChannel.open(data.store().pool().path(), StandardOpenOption.READ);
         this.localOwner = localOwner;
+    }
+
+    /** Where RECONCILED messages go (the cluster's reconciler). */
+    public void onReconciled(final Consumer<ReconciledCodec.Request> listener)
+    {
+        this.reconciled = listener;
     }
 
     /**
@@ -285,6 +294,24 @@ public final class PeerService implements AutoCloseable
                 {
                     final int holders = localOwner.refHolders(key);
                     return out -> out.putInt(holders);
+                });
+            }
+            case PeerMessageType.OWNER_ADOPT ->
+            {
+                final java.util.List<io.ds4j.common.KeyHandover> handovers = OwnerAdoptCodec.readRequest(in);
+                yield answer(channel, lock, type, id, () ->
+                {
+                    final boolean[] outdated = localOwner.adopt(handovers);
+                    return out -> OwnerAdoptCodec.writeReply(out, outdated);
+                });
+            }
+            case PeerMessageType.RECONCILED ->
+            {
+                final ReconciledCodec.Request r = ReconciledCodec.readRequest(in);
+                yield answer(channel, lock, type, id, () ->
+                {
+                    reconciled.accept(r);
+                    return out -> { };
                 });
             }
             case PeerMessageType.HOLDER_RETIRE ->

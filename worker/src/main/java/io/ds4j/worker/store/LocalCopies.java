@@ -177,6 +177,12 @@ public final class LocalCopies
         tombstones.values().removeIf(tombstone -> tombstone.atMs < cutoff);
     }
 
+    /** Calls {@code action} with every copy installed here (expired ones included: the owner decides). */
+    public void forEach(final java.util.function.Consumer<StoreEntry> action)
+    {
+        entries.values().forEach(action);
+    }
+
     /** Number of copies here. */
     public int size()
     {

@@ -1,5 +1,6 @@
 package io.ds4j.worker.store;
 
+import io.ds4j.common.ConsistencyType;
 import io.ds4j.common.WriteMode;
 import io.ds4j.worker.eviction.EvictionPolicy;
 import io.ds4j.worker.store.spill.SpillHandle;
@@ -19,6 +20,9 @@ public final class StoreEntry
     {
         /** Whether the bytes can no longer change in place. */
         boolean sealed();
+
+        /** The consistency model the object was published with. */
+        ConsistencyType consistency();
     }
 
     /** Where the entry stands with L2. */

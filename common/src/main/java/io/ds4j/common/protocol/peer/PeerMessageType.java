@@ -25,6 +25,16 @@ public final class PeerMessageType
     public static final short OWNER_REF = 109;
     /** To a key's owner: the key's global reference count. */
     public static final short OWNER_REF_COUNT = 112;
+    /**
+     * To a key's new owner: what another worker knows of keys that moved to it (a holder's copies after a ring change
+     * or the owner's restart, or the records of ranges the old owner handed over).
+     */
+    public static final short OWNER_ADOPT = 113;
+    /**
+     * To every worker, no reply body: the sender has sent its {@link #OWNER_ADOPT}s for one ring (or for the
+     * receiver's restart). A new owner waits for these before it answers for the keys it took over.
+     */
+    public static final short RECONCILED = 114;
     /** From an owner to a holder: versions up to one are no longer current. */
     public static final short HOLDER_RETIRE = 110;
     /** From an owner to a holder: a key's TTL changed. */
@@ -61,6 +71,8 @@ public final class PeerMessageType
             case OWNER_EXISTS -> "OWNER_EXISTS";
             case OWNER_REF -> "OWNER_REF";
             case OWNER_REF_COUNT -> "OWNER_REF_COUNT";
+            case OWNER_ADOPT -> "OWNER_ADOPT";
+            case RECONCILED -> "RECONCILED";
             case HOLDER_RETIRE -> "HOLDER_RETIRE";
             case HOLDER_EXPIRY -> "HOLDER_EXPIRY";
             case FETCH -> "FETCH";

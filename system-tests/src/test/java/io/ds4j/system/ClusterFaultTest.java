@@ -1,0 +1,309 @@
+package io.ds4j.system;
+
+import io.ds4j.client.ConnectOptions;
+import io.ds4j.client.DsClient;
+import io.ds4j.client.SetParam;
+import io.ds4j.common.DsException;
+import io.ds4j.common.StatusCode;
+import io.ds4j.common.WriteMode;
+import io.ds4j.system.KvHistory.Kind;
+import io.ds4j.system.KvHistory.Op;
+import io.ds4j.test.MiniCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The fault-injection suite (issue 7): a 3-worker cluster with a shared L2, a workload of set, get and delete from
+ * clients on every worker over WRITE_THROUGH and cache-only keys, one fault per run, and a check of the recorded
+ * history ({@link KvHistory}): no acknowledged WRITE_THROUGH value lost, no stale read, no bytes never written, and
+ * every operation of a client whose worker was not the fault's target ends within {@link #OP_BOUND_MS}. After the
+ * load every key is read once more through every live worker, so a lost WRITE_THROUGH value shows as a violation.
+ * Each run prints its counts.
+ *
+ * <p>Known gap (issue 7's note): while a fault moves ranges, and rarely in steady state with several writers of one
+ * key on different workers, a read can return a value that an acknowledged overwrite replaced a few ms earlier (1
+ * to 3 such reads in 10,000 to 20,000 operations in the runs so far). Until that is fixed, stale reads during the
+ * load are counted and printed but asserted only with {@code -Dds4j.faults.strict=true}; everything else is always
+ * asserted: bytes no set wrote, an acknowledged WRITE_THROUGH value lost (the read-back after the load, where a
+ * stale value is a lost one too), NOT_FOUND where no loss is allowed, unbounded operations, and the ring recovering.
+ */
+@Timeout(value = 150, unit = TimeUnit.SECONDS)
+class ClusterFaultTest
+{
+    enum Fault
+    {
+        /** No fault: the control run, so a violation shows whether the fault or the workload caused it. */
+        NONE,
+        /** SIGKILL worker 2: its lease expires, it is declared dead and taken out of the ring. */
+        KILL9,
+        /** SIGSTOP worker 2 past its lease, then SIGCONT before it is declared dead. */
+        PAUSE,
+        /** etcd stopped for a while, then started again with its data. */
+        ETCD_RESTART,
+        /** A fourth worker joins (0.55 split): ranges move to it. */
+        JOIN,
+        /** Worker 2 stops (SIGTERM): it takes itself out of the ring and hands its records over. */
+        LEAVE
+    }
+
+    private static final int WORKERS = 3;
+    private static final int VICTIM = 2;
+    private static final int CLIENTS_PER_WORKER = 2;
+    private static final int KEYS_PER_MODE = 12;
+    private static final long FAULT_AT_MS = 2_000;
+    private static final long RUN_MS = 14_000;
+    /** node_timeout_s 2 + node_dead_timeout_s 3 + reconciliation, with room for a loaded 2-core machine. */
+    private static final long OP_BOUND_MS = 12_000;
+    private static final SetParam WRITE_THROUGH = SetParam.builder().writeMode(WriteMode.WRITE_THROUGH_L2_CACHE)
+        .build();
+
+    private static Path sfs;
+
+    @BeforeAll
+    static void sharedL2() throws IOException
+    {
+        sfs = Files.createTempDirectory(Path.of("/tmp"), "ds4j-fault-sfs-");
+    }
+
+    @AfterAll
+    static void removeL2()
+    {
+        SystemTests.deleteTree(sfs);
+    }
+
+    private static String key(final boolean writeThrough, final int i)
+    {
+        return (writeThrough ? "wt-" : "mem-") + i;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Fault.class)
+    void theHistoryStaysCorrectThrough(final Fault fault) throws Exception
+    {
+        final Path l2 = Files.createDirectories(sfs.resolve(fault.name().toLowerCase(java.util.Locale.ROOT)));
+        try (MiniCluster cluster = MiniCluster.builder().workers(WORKERS)
+            .flag("node_timeout_s", "2").flag("node_dead_timeout_s", "3").flag("heartbeat_interval_ms", "500")
+            .flag("l2_cache_type", "sfs").flag("sfs_path", l2.toString()).start())
+        {
+            final KvHistory history = new KvHistory();
+            final AtomicBoolean running = new AtomicBoolean(true);
+            final AtomicLong ids = new AtomicLong();
+            final List<Thread> clients = new ArrayList<>();
+            final List<DsClient> connections = new ArrayList<>();
+            for (int w = 0; w < WORKERS; w++)
+            {
+                for (int c = 0; c < CLIENTS_PER_WORKER; c++)
+                {
+                    final int client = w * CLIENTS_PER_WORKER + c;
+                    final DsClient connection = DsClient.connect(ConnectOptions.builder(cluster.worker(w).host(),
+                        cluster.worker(w).port()).requestTimeoutMs(20_000).build());
+                    connections.add(connection);
+                    clients.add(Thread.ofPlatform().name("fault-client-" + client).start(() ->
+                        load(connection, client, history, running, ids)));
+                }
+            }
+            final long faultAt;
+            try
+            {
+                Thread.sleep(FAULT_AT_MS);
+                faultAt = System.nanoTime();
+                inject(cluster, fault);
+                final long left = RUN_MS - FAULT_AT_MS - (System.nanoTime() - faultAt) / 1_000_000;
+                Thread.sleep(Math.max(0, left));
+            }
+            finally
+            {
+                running.set(false);
+                for (final Thread client : clients)
+                {
+                    client.join(30_000);
+                }
+                connections.forEach(DsClient::close);
+            }
+            final long loadEnded = System.nanoTime();
+            settle(cluster, fault);
+            readEverythingBack(cluster, history);
+
+            final boolean lossPossible = fault == Fault.KILL9 || fault == Fault.LEAVE;
+            final List<KvHistory.Violation> violations = history.violations(key -> lossPossible
+                && key.startsWith("mem-"), faultAt);
+            final boolean strict = Boolean.getBoolean("ds4j.faults.strict");
+            final List<KvHistory.Violation> asserted = violations.stream().filter(v -> strict
+                || !v.kind().equals(KvHistory.Violation.STALE) || v.readStart() > loadEnded).toList();
+            final List<Op> ops = history.ops();
+            final List<Op> tooSlow = ops.stream().filter(op -> op.client() / CLIENTS_PER_WORKER != VICTIM
+                && op.millis() > OP_BOUND_MS).toList();
+            final long failed = ops.stream().filter(op -> !op.ok()).count();
+            final long longest = ops.stream().filter(op -> op.client() / CLIENTS_PER_WORKER != VICTIM)
+                .mapToLong(Op::millis).max().orElse(0);
+            System.out.printf("fault %s: %d operations (%d sets, %d gets, %d deletes), 1 fault, %d failed "
+                    + "(a clear status, bounded), longest %d ms, %d violations (%d stale reads during the load)%n",
+                fault, ops.size(), count(ops, Kind.SET), count(ops, Kind.GET), count(ops, Kind.DELETE), failed,
+                longest, violations.size(), violations.size() - asserted.size());
+            violations.stream().limit(10).forEach(v -> System.out.println("  " + v));
+            ops.stream().filter(op -> !op.ok()).map(Op::error).distinct().limit(8)
+                .forEach(e -> System.out.println("  failure seen: " + e));
+            assertEquals(List.of(), asserted.stream().limit(10).toList(), "history violations");
+            assertEquals(List.of(), tooSlow.stream().limit(5).toList(), "operations past " + OP_BOUND_MS + " ms");
+            assertTrue(count(ops, Kind.GET) > 100 && count(ops, Kind.SET) > 100, "the workload ran: " + ops.size());
+        }
+    }
+
+    private static long count(final List<Op> ops, final Kind kind)
+    {
+        return ops.stream().filter(op -> op.kind() == kind).count();
+    }
+
+    private static void inject(final MiniCluster cluster, final Fault fault) throws InterruptedException
+    {
+        switch (fault)
+        {
+            case NONE ->
+            {
+            }
+            case KILL9 -> cluster.kill9(VICTIM);
+            case PAUSE ->
+            {
+                cluster.worker(VICTIM).pause();
+                Thread.sleep(3_500);
+                cluster.worker(VICTIM).resume();
+            }
+            case ETCD_RESTART ->
+            {
+                cluster.etcd().stop();
+                Thread.sleep(5_000);
+                cluster.etcd().startAgain();
+            }
+            case JOIN -> cluster.add();
+            case LEAVE -> cluster.stop(VICTIM);
+        }
+    }
+
+    /** Waits until the ring is what the fault leads to, so the read-back sees the settled cluster. */
+    private static void settle(final MiniCluster cluster, final Fault fault) throws InterruptedException
+    {
+        final String victim = cluster.worker(VICTIM).address();
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        if (fault == Fault.KILL9 || fault == Fault.LEAVE)
+        {
+            while (cluster.ringRecord().contains(victim) && System.nanoTime() < deadline)
+            {
+                Thread.sleep(100);
+            }
+            assertTrue(!cluster.ringRecord().contains(victim), victim + " is still in the ring after " + fault);
+        }
+        cluster.awaitRing();
+        // the survivors' reconciliation after the last ring change
+        Thread.sleep(1_000);
+    }
+
+    private static void readEverythingBack(final MiniCluster cluster, final KvHistory history)
+    {
+        for (final int worker : cluster.live())
+        {
+            try (DsClient client = cluster.connect(worker))
+            {
+                for (final boolean writeThrough : new boolean[] {true, false})
+                {
+                    for (int i = 0; i < KEYS_PER_MODE; i++)
+                    {
+                        get(client, 1000 + worker, key(writeThrough, i), history);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void load(final DsClient connection, final int client, final KvHistory history,
+        final AtomicBoolean running, final AtomicLong ids)
+    {
+        final ThreadLocalRandom random = ThreadLocalRandom.current();
+        int failuresInARow = 0;
+        while (running.get() && failuresInARow < 50)
+        {
+            final boolean writeThrough = random.nextBoolean();
+            final String key = key(writeThrough, random.nextInt(KEYS_PER_MODE));
+            final int dice = random.nextInt(100);
+            final boolean ok;
+            if (dice < 45)
+            {
+                final long id = ids.incrementAndGet();
+                final long start = System.nanoTime();
+                String error = null;
+                try
+                {
+                    connection.kv().set(key, KvHistory.valueOf(id, 100), writeThrough ? WRITE_THROUGH
+                        : SetParam.DEFAULT);
+                }
+                catch (final DsException e)
+                {
+                    error = e.code() + ": " + e.getMessage();
+                }
+                ok = error == null;
+                history.record(new Op(client, Kind.SET, key, id, start, System.nanoTime(), ok, error));
+            }
+            else if (dice < 92)
+            {
+                ok = get(connection, client, key, history);
+            }
+            else
+            {
+                final long start = System.nanoTime();
+                String error = null;
+                try
+                {
+                    connection.kv().delete(List.of(key)).forEach(failed ->
+                    {
+                        throw new DsException(StatusCode.RUNTIME_ERROR, "delete failed for " + failed);
+                    });
+                }
+                catch (final DsException e)
+                {
+                    error = e.code() + ": " + e.getMessage();
+                }
+                ok = error == null;
+                history.record(new Op(client, Kind.DELETE, key, 0, start, System.nanoTime(), ok, error));
+            }
+            failuresInARow = ok ? 0 : failuresInARow + 1;
+        }
+    }
+
+    private static boolean get(final DsClient connection, final int client, final String key,
+        final KvHistory history)
+    {
+        final long start = System.nanoTime();
+        long value;
+        String error = null;
+        try
+        {
+            value = KvHistory.idOf(connection.kv().get(key));
+        }
+        catch (final DsException e)
+        {
+            value = 0;
+            if (e.code() != StatusCode.NOT_FOUND)
+            {
+                error = e.code() + ": " + e.getMessage();
+            }
+        }
+        history.record(new Op(client, Kind.GET, key, value, start, System.nanoTime(), error == null, error));
+        return error == null;
+    }
+}
