@@ -34,6 +34,7 @@ public final class RoutingOwner implements MetadataOwner
         this.ring = ring;
         this.local = local;
         this.peers = peers;
+        peers.routeBy(ring); // a get's OWNER_FETCH goes to the owner this ring names, like every call here
     }
 
     private String ownerOf(final String key)
