@@ -158,7 +158,14 @@ public final class FramedChannel implements Closeable
         }
     }
 
-    /** Sends {@code count} bytes of {@code file} from {@code position} after a frame (sendfile), in chunks. */
+    /**
+     * Sends {@code count} bytes of {@code file} from {@code position} after a frame (sendfile), in chunks. Call it on
+     * a platform thread of a socket no virtual thread has blocked on: then each chunk blocks in the kernel until the
+     * socket takes it, the cheapest way there is. Once a virtual thread blocked on a socket the JDK made it
+     * non-blocking underneath for good, and transferTo answers 0 whenever the socket buffer is full; the back-off
+     * below only keeps such a socket correct, at many times the CPU (the worker's peer link avoids it, see its
+     * ReplyWriter).
+     */
     public void sendFileRange(final java.nio.channels.FileChannel file, final long position, final long count,
         final long chunk) throws IOException
     {
@@ -177,8 +184,7 @@ public final class FramedChannel implements Closeable
             {
                 throw new EOFException("peer closed the connection during a transfer");
             }
-            // the socket buffer is full: once a virtual thread used this socket the JDK made it non-blocking
-            // underneath, and transferTo then answers 0 instead of waiting, so wait here rather than spin
+            // the socket buffer is full on a socket the JDK made non-blocking underneath: wait rather than spin
             java.util.concurrent.locks.LockSupport.parkNanos(backoffNanos);
             backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
         }
