@@ -38,6 +38,28 @@ final class ReplyWriter implements AutoCloseable
         void discard();
     }
 
+    /** Put in the queue to end the writer thread. Not an interrupt: see {@link #close}. */
+    private static final Reply END = new Reply()
+    {
+        @Override
+        public long bulkBytes()
+        {
+            return 0;
+        }
+
+        @Override
+        public void write(final FramedChannel channel)
+        {
+            // never written
+        }
+
+        @Override
+        public void discard()
+        {
+            // holds nothing
+        }
+    };
+
     private final FramedChannel channel;
     private final ReentrantLock lock = new ReentrantLock();
     private final LinkedBlockingQueue<Reply> queue = new LinkedBlockingQueue<>();
@@ -95,6 +117,10 @@ final class ReplyWriter implements AutoCloseable
             while (!closed)
             {
                 final Reply reply = queue.take();
+                if (reply == END)
+                {
+                    break;
+                }
                 lock.lock();
                 try
                 {
@@ -108,7 +134,7 @@ final class ReplyWriter implements AutoCloseable
         }
         catch (final InterruptedException e)
         {
-            // the link ended
+            Thread.currentThread().interrupt(); // nobody interrupts it (see close); end if someone does
         }
         drain();
     }
@@ -132,20 +158,27 @@ final class ReplyWriter implements AutoCloseable
         }
     }
 
+    /** Lets go of every queued reply (the end marker stays for the writer thread); each by whoever removed it. */
     private void drain()
     {
-        Reply left;
-        while ((left = queue.poll()) != null)
+        for (final Reply left : queue)
         {
-            left.discard();
+            if (left != END && queue.remove(left))
+            {
+                left.discard();
+            }
         }
     }
 
+    /**
+     * Ends the writer thread. Not by interrupting it: an interrupt that reaches a thread inside
+     * {@code FileChannel.transferTo} closes the file channel, and the segment file's channel is shared by every link.
+     */
     @Override
     public void close()
     {
         closed = true;
-        thread.interrupt();
+        queue.add(END);
         drain();
     }
 }
