@@ -75,6 +75,19 @@ public final class FramedChannel implements Closeable
     }
 
     /**
+     * Sends the writer's frame followed by {@code raw}, the bytes that follow it on the socket, with one gathering
+     * write where the socket takes them at once. The bytes are copied into the socket before this returns.
+     */
+    public void sendWithRaw(final ByteBuffer raw) throws IOException
+    {
+        final ByteBuffer[] parts = {writer.finish().frame(), raw};
+        while (parts[0].hasRemaining() || parts[1].hasRemaining())
+        {
+            channel.write(parts);
+        }
+    }
+
+    /**
      * Blocks until one whole frame has arrived and returns a reader over it, valid until the next call. Reads take
      * whatever the socket has, so a small frame costs one system call, and bytes of a following frame (a client may
      * send a release right before its next request) stay buffered for the next call.

@@ -85,22 +85,37 @@ class OwnerFetchCodecTest
     {
         final long newer = META.version() + 5;
         final OwnerFetchCodec.Reply answer = OwnerFetchCodec.readReply(
-            reply(w -> OwnerFetchCodec.writeFound(w, META, newer, true, true, 100)), 1000);
+            reply(w -> OwnerFetchCodec.writeFound(w, META, newer, true, true, 100, false)), 1000);
         assertEquals(META, answer.meta());
         assertTrue(answer.bulk().found());
-        assertEquals(new FetchCodec.Reply(true, newer, true, true, 100), answer.bulk());
+        assertEquals(new FetchCodec.Reply(true, newer, true, true, 100, false), answer.bulk());
         assertArrayEquals(body(w ->
         {
             w.putBoolean(true);
             KeyMetaCodec.write(w, META);
-            FetchCodec.writeFound(w, newer, true, true, 100);
-        }), body(w -> OwnerFetchCodec.writeFound(w, META, newer, true, true, 100)));
+            FetchCodec.writeFound(w, newer, true, true, 100, false);
+        }), body(w -> OwnerFetchCodec.writeFound(w, META, newer, true, true, 100, false)));
+    }
+
+    @Test
+    void aCopiedValueSaysSoInItsFlagsAndOnlyThere()
+    {
+        final OwnerFetchCodec.Reply answer = OwnerFetchCodec.readReply(
+            reply(w -> OwnerFetchCodec.writeFound(w, META, META.version(), false, true, 100, true)), 1000);
+        assertEquals(new FetchCodec.Reply(true, META.version(), false, true, 100, true), answer.bulk());
+        assertArrayEquals(body(w ->
+        {
+            w.putBoolean(true);
+            KeyMetaCodec.write(w, META);
+            w.putBoolean(true).putLong(META.version()).putByte(FetchCodec.FLAG_SEALED | FetchCodec.FLAG_COPIED)
+                .putLong(100);
+        }), body(w -> OwnerFetchCodec.writeFound(w, META, META.version(), false, true, 100, true)));
     }
 
     @Test
     void aValueLargerThanTheReceiversPoolIsRefused()
     {
-        final BodyReader in = reply(w -> OwnerFetchCodec.writeFound(w, META, META.version(), false, false, 1001));
+        final BodyReader in = reply(w -> OwnerFetchCodec.writeFound(w, META, META.version(), false, false, 1001, false));
         assertThrows(ProtocolException.class, () -> OwnerFetchCodec.readReply(in, 1000));
     }
 

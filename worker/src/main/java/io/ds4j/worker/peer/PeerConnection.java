@@ -326,7 +326,10 @@ final class PeerConnection implements Closeable
             {
                 channel.receiveRaw(target);
                 sink.received();
-                acknowledge(correlationId);
+                if (!header.copied())
+                {
+                    acknowledge(correlationId);
+                }
                 return;
             }
             final ByteBuffer scratch = ByteBuffer.allocateDirect((int) Math.min(header.size(), 1 << 20));
@@ -337,7 +340,10 @@ final class PeerConnection implements Closeable
                 channel.receiveRaw(scratch);
                 left -= scratch.limit();
             }
-            acknowledge(correlationId);
+            if (!header.copied())
+            {
+                acknowledge(correlationId);
+            }
         }
         catch (final IOException | RuntimeException e)
         {

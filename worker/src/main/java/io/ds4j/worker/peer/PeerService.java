@@ -47,6 +47,11 @@ public final class PeerService implements AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(PeerService.class);
     private static final long SEND_CHUNK = 4L << 20;
+    /**
+     * Values up to this size are copied into the socket with their reply frame (one write, and the value is let go
+     * at once) rather than sent by sendfile, which would need a FETCH_RECEIVED back and a second system call.
+     */
+    private static final long COPY_AT_MOST = 64L << 10;
     /** How long a FETCH waits for a version its writer here is installing at that moment. */
     private static final long INSTALL_WAIT_NANOS = 50_000_000L;
 
@@ -392,13 +397,14 @@ public final class PeerService implements AutoCloseable
     @FunctionalInterface
     private interface BulkHeader
     {
-        void write(BodyWriter out, long version, boolean isObject, boolean sealed, long size);
+        void write(BodyWriter out, long version, boolean isObject, boolean sealed, long size, boolean copied);
     }
 
     /**
-     * A reply frame followed by a value's raw bytes. A pooled value goes by sendfile from the segment file and stays
-     * pinned until the peer's FETCH_RECEIVED (see {@link Receipts}); a value served from disk (the pool was full) is
-     * written from its transient buffer, which the write copies, and let go at once.
+     * A reply frame followed by a value's raw bytes. A pooled value larger than {@link #COPY_AT_MOST} goes by sendfile
+     * from the segment file and stays pinned until the peer's FETCH_RECEIVED (see {@link Receipts}); a smaller one,
+     * or one served from disk (the pool was full), is copied into the socket with its frame in one write, flagged
+     * "copied" so that the peer sends no receipt, and let go at once.
      */
     private final class BulkReply implements ReplyWriter.Reply
     {
@@ -433,30 +439,26 @@ public final class PeerService implements AutoCloseable
             {
                 final BodyWriter out = channel.writer().beginResponse(type, id, StatusCodec.OK);
                 final StoreEntry.Attachment attachment = entry.attachment();
-                header.write(out, entry.version(), attachment != null, attachment != null && attachment.sealed(),
-                    value.size());
-                channel.send();
                 final StoredObject pooled = value.pooled();
-                if (pooled != null)
+                final boolean copied = pooled == null || value.size() <= COPY_AT_MOST;
+                header.write(out, entry.version(), attachment != null, attachment != null && attachment.sealed(),
+                    value.size(), copied);
+                if (copied)
                 {
-                    // pinned before the bytes go: the peer may confirm them before this thread gets back here
-                    final Value sent = value;
-                    value = null;
-                    if (!receipts.pin(id, sent))
-                    {
-                        sent.release();
-                        return;
-                    }
-                    channel.sendFileRange(segmentFile, pooled.dataOffset(), pooled.dataSize(), SEND_CHUNK);
+                    // a small value, or one served from disk: copied into the socket with its frame, let go below
+                    channel.sendWithRaw(value.data().asByteBuffer());
+                    return;
                 }
-                else
+                channel.send();
+                // pinned before the bytes go: the peer may confirm them before this thread gets back here
+                final Value sent = value;
+                value = null;
+                if (!receipts.pin(id, sent))
                 {
-                    final java.nio.ByteBuffer bytes = value.data().asByteBuffer();
-                    while (bytes.hasRemaining())
-                    {
-                        channel.socket().write(bytes);
-                    }
+                    sent.release();
+                    return;
                 }
+                channel.sendFileRange(segmentFile, pooled.dataOffset(), pooled.dataSize(), SEND_CHUNK);
             }
             catch (final IOException | RuntimeException e)
             {
@@ -548,8 +550,8 @@ public final class PeerService implements AutoCloseable
                     final StoreEntry here = self.equals(meta.primary()) ? readyCopy(request.key(), meta.version())
                         : null;
                     reply = fetchReply(PeerMessageType.OWNER_FETCH, id,
-                        (out, version, isObject, sealed, size) -> OwnerFetchCodec.writeFound(out, meta, version,
-                            isObject, sealed, size), here, receipts, out -> OwnerFetchCodec.writeMeta(out, meta));
+                        (out, version, isObject, sealed, size, copied) -> OwnerFetchCodec.writeFound(out, meta,
+                            version, isObject, sealed, size, copied), here, receipts, out -> OwnerFetchCodec.writeMeta(out, meta));
                 }
             }
             catch (final DsException e)

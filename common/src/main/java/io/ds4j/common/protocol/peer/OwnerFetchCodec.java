@@ -27,7 +27,7 @@ public final class OwnerFetchCodec
     {
     }
 
-    private static final FetchCodec.Reply NO_BULK = new FetchCodec.Reply(false, 0, false, false, 0);
+    private static final FetchCodec.Reply NO_BULK = new FetchCodec.Reply(false, 0, false, false, 0, false);
 
     private OwnerFetchCodec()
     {
@@ -66,11 +66,11 @@ public final class OwnerFetchCodec
 
     /** The owner's metadata and the header of the bytes that follow the frame. */
     public static void writeFound(final BodyWriter out, final KeyMeta meta, final long version,
-        final boolean isObject, final boolean sealed, final long size)
+        final boolean isObject, final boolean sealed, final long size, final boolean copied)
     {
         out.putBoolean(true);
         KeyMetaCodec.write(out, meta);
-        FetchCodec.writeFound(out, version, isObject, sealed, size);
+        FetchCodec.writeFound(out, version, isObject, sealed, size, copied);
     }
 
     /** @param maxSize the most bytes the receiver accepts (its pool's size) */
