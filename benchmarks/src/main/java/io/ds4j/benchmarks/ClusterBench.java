@@ -31,8 +31,8 @@ import java.util.SplittableRandom;
  * <ul>
  * <li><b>remote</b>: a get on worker B of a value whose primary copy is on worker A, of 1 and 64 MiB, with no replica
  * left on B ({@code enable_data_replication=false} on B): zero-copy {@code getBuffers} (the cluster path alone) and
- * {@code kv.get(key, target)} into a reused segment, for a key owned by A (B asks A, then pulls from A) and one owned
- * by B. Ceiling: {@link SendfileLink}, a bare socket pair moving the same bytes the way the peer link does.</li>
+ * {@code kv.get(key, target)} into a reused segment, for a key owned by A (one OWNER_FETCH to A brings the bytes) and
+ * one owned by B. Ceiling: {@link SendfileLink}, a bare socket pair moving the same bytes the way the peer link does.</li>
  * <li><b>localhit</b>: 100-byte gets through a client of A of keys whose primary is A and whose owner is B (no owner
  * round trip: the copy is local), against a standalone worker holding the same keys.</li>
  * <li><b>remotesmall</b>: 100-byte gets on B of keys whose primary is A, no replica, against redis-server GET over TCP
@@ -317,12 +317,12 @@ final class ClusterBench
                 final String view = zeroCopy ? "zero-copy getBuffers" : "getBuffers (NOT zero-copy)";
                 final String ceilingText = "sendfile → loopback TCP → mapped /dev/shm, 4 MiB chunks "
                     + transfer(size, ceiling) + "; " + cpu(ceiling, meters.get(0));
-                addTransfer("1", "cross-node " + view + " " + sz + ", no replica; owner A (B asks A, pulls from A)",
+                addTransfer("1", "cross-node " + view + " " + sz + ", no replica; owner A (one OWNER_FETCH to A brings the bytes)",
                     size, viewA, meters.get(3), ceiling, ceilingText, "≥ 0.80", 0.8);
                 addTransfer("1", "cross-node " + view + " " + sz + ", no replica; owner B (B answers itself, pulls"
                     + " from A)", size, viewB, meters.get(4), ceiling, ceilingText, "≥ 0.80", 0.8);
                 addTransfer("1", "diagnostic: the ceiling's transfer with the sender on a non-blocking socket, retrying"
-                        + " transferTo on 0 (as PeerService.fetch sends) " + sz, size, spin, meters.get(2), ceiling,
+                        + " transferTo on 0 (as PeerService sent before its writes moved to a platform thread) " + sz, size, spin, meters.get(2), ceiling,
                     ceilingText, "(reference)", Double.NaN);
                 addTransfer("1", "cross-node get " + sz + " into a reused segment (kv.get(key, target)), no replica;"
                         + " owner A", size, copyA, meters.get(5), ceilingCopy, "the same transfer + MemorySegment.copy"
@@ -691,7 +691,7 @@ final class ClusterBench
                 final Load.Result shapedServer = r.get(6);
                 final Load.Result shapedClient = r.get(7);
                 final Load.Result red = redis != null ? r.get(8) : null;
-                final String[] names = {"B get, primary A, owner A, no replica, " + thr,
+                final String[] names = {"B get, primary A, owner A (one OWNER_FETCH), no replica, " + thr,
                     "B get, primary A, owner B, no replica, " + thr, "A get (local), same keys as owner A, " + thr,
                     "Unix-socket echo + 2 TCP echoes in a row, " + thr, "Unix-socket echo + 1 TCP echo, " + thr,
                     "Unix echo + 2 peer-shaped TCP echoes, " + thr,
@@ -710,14 +710,14 @@ final class ClusterBench
                 final String op = "cross-node " + bench.valueSize + " B get, no replica, " + thr;
                 final String cpuA = "; " + cpu(remoteA, meters.get(0));
                 final String cpuB = "; " + cpu(remoteB, meters.get(1));
-                report.add("3", op + "; owner A (B asks A, pulls from A)", KvBench.ops(remoteA) + cpuA, redisText,
+                report.add("3", op + "; owner A (one OWNER_FETCH to A brings the bytes)", KvBench.ops(remoteA) + cpuA, redisText,
                     remoteA.opsPerSecond() / redisOps, "(report)", "-");
                 report.add("3", op + "; owner B (B answers itself, pulls from A)", KvBench.ops(remoteB) + cpuB,
                     redisText, remoteB.opsPerSecond() / redisOps, "(report)", "-");
-                report.add("3", op + "; owner A, against its round trips' floor", KvBench.ops(remoteA),
-                    "Unix-socket echo + 2 TCP echoes in a row (client → B, B → A query, B → A fetch) "
-                        + KvBench.ops(floorA) + "; " + cpu(floorA, meters.get(3)),
-                    remoteA.opsPerSecond() / floorA.opsPerSecond(), "(ceiling)", "-");
+                report.add("3", op + "; owner A, against its round trip's floor", KvBench.ops(remoteA),
+                    "Unix-socket echo + 1 TCP echo (client → B, B → A OWNER_FETCH) " + KvBench.ops(floorB) + "; "
+                        + cpu(floorB, meters.get(4)), remoteA.opsPerSecond() / floorB.opsPerSecond(), "(ceiling)",
+                    "-");
                 report.add("3", op + "; owner B, against its round trips' floor", KvBench.ops(remoteB),
                     "Unix-socket echo + 1 TCP echo (client → B, B → A fetch) " + KvBench.ops(floorB) + "; "
                         + cpu(floorB, meters.get(4)), remoteB.opsPerSecond() / floorB.opsPerSecond(), "(ceiling)",

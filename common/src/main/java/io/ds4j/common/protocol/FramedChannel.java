@@ -75,6 +75,19 @@ public final class FramedChannel implements Closeable
     }
 
     /**
+     * Sends the writer's frame followed by {@code raw}, the bytes that follow it on the socket, with one gathering
+     * write where the socket takes them at once. The bytes are copied into the socket before this returns.
+     */
+    public void sendWithRaw(final ByteBuffer raw) throws IOException
+    {
+        final ByteBuffer[] parts = {writer.finish().frame(), raw};
+        while (parts[0].hasRemaining() || parts[1].hasRemaining())
+        {
+            channel.write(parts);
+        }
+    }
+
+    /**
      * Blocks until one whole frame has arrived and returns a reader over it, valid until the next call. Reads take
      * whatever the socket has, so a small frame costs one system call, and bytes of a following frame (a client may
      * send a release right before its next request) stay buffered for the next call.
@@ -158,7 +171,14 @@ public final class FramedChannel implements Closeable
         }
     }
 
-    /** Sends {@code count} bytes of {@code file} from {@code position} after a frame (sendfile), in chunks. */
+    /**
+     * Sends {@code count} bytes of {@code file} from {@code position} after a frame (sendfile), in chunks. Call it on
+     * a platform thread of a socket no virtual thread has blocked on: then each chunk blocks in the kernel until the
+     * socket takes it, the cheapest way there is. Once a virtual thread blocked on a socket the JDK made it
+     * non-blocking underneath for good, and transferTo answers 0 whenever the socket buffer is full; the back-off
+     * below only keeps such a socket correct, at many times the CPU (the worker's peer link avoids it, see its
+     * ReplyWriter).
+     */
     public void sendFileRange(final java.nio.channels.FileChannel file, final long position, final long count,
         final long chunk) throws IOException
     {
@@ -177,8 +197,7 @@ public final class FramedChannel implements Closeable
             {
                 throw new EOFException("peer closed the connection during a transfer");
             }
-            // the socket buffer is full: once a virtual thread used this socket the JDK made it non-blocking
-            // underneath, and transferTo then answers 0 instead of waiting, so wait here rather than spin
+            // the socket buffer is full on a socket the JDK made non-blocking underneath: wait rather than spin
             java.util.concurrent.locks.LockSupport.parkNanos(backoffNanos);
             backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
         }

@@ -24,6 +24,27 @@ public interface PrimaryFetcher
      */
     Fetched fetch(String primary, String key, long version);
 
+    /**
+     * What a key's owner answered in one round trip: its current metadata (null when it has no record of the key),
+     * and the bytes when the owner is also the primary and held that version (or a newer one) at that moment.
+     */
+    record OwnerAnswer(io.ds4j.common.KeyMeta meta, Fetched fetched)
+    {
+    }
+
+    /**
+     * Asks the key's owner for its current version and, when that owner is also the primary, pulls the bytes in the
+     * same round trip (OWNER_FETCH, docs/protocol.md 13.9); waits up to {@code subTimeoutMs} for a key not written
+     * yet, as an owner query does.
+     *
+     * @return null when the key's owner is this worker: the caller asks its own records
+     * @throws io.ds4j.common.DsException as {@link #fetch}
+     */
+    default OwnerAnswer fetchAtOwner(final String key, final long subTimeoutMs)
+    {
+        return null;
+    }
+
     /** The standalone worker's: every key's primary is this worker. */
     PrimaryFetcher NONE = (primary, key, version) ->
     {

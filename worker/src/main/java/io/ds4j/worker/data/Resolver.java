@@ -23,8 +23,10 @@ import java.util.function.BiFunction;
  * <ol>
  *   <li>a copy this node holds: served from whichever tier has it, with no owner round trip (the owner retires
  *   copies before a CAUSAL overwrite is acknowledged, so a copy here is current);</li>
- *   <li>otherwise the key's owner is asked (waiting up to the subscribe timeout for keys not yet written);</li>
- *   <li>the version the owner names is pulled from its primary into this node's pool and kept as a replica,
+ *   <li>otherwise the key's owner is asked (waiting up to the subscribe timeout for keys not yet written); a single
+ *   key on another worker's ranges is asked with OWNER_FETCH, which brings the bytes in the same round trip when
+ *   the owner is also the primary;</li>
+ *   <li>otherwise the version the owner names is pulled from its primary into this node's pool and kept as a replica,
  *   registered with the owner ({@code enable_data_replication});</li>
  *   <li>a key no live copy has is looked up in L2 ({@code enable_l2_cache_fallback}), and a record found there
  *   becomes this node's primary copy.</li>
@@ -133,6 +135,33 @@ public final class Resolver
     private void resolveMissing(final List<String> keys, final List<String> missing, final long subTimeoutMs,
         final Value[] values, final StoreEntry[] entries) throws InterruptedException
     {
+        if (missing.size() == 1)
+        {
+            // one key on another owner: one round trip that brings its bytes too when that owner is the primary
+            PrimaryFetcher.OwnerAnswer answer;
+            try
+            {
+                answer = fetcher.fetchAtOwner(missing.getFirst(), subTimeoutMs);
+            }
+            catch (final DsException e)
+            {
+                if (e.code() != StatusCode.NOT_OWNER)
+                {
+                    throw e;
+                }
+                answer = null; // the key is moving to another owner: the routed query below follows it there
+            }
+            if (answer != null)
+            {
+                int slot = 0;
+                while (values[slot] != null)
+                {
+                    slot++;
+                }
+                resolveAnswered(missing.getFirst(), answer, values, entries, slot);
+                return;
+            }
+        }
         final KeyMeta[] metas = owner.query(missing, subTimeoutMs);
         final int[] slots = new int[metas.length];
         int pulls = 0;
@@ -201,6 +230,19 @@ public final class Resolver
         {
             store.stats().misses.increment();
         }
+    }
+
+    /** A key whose owner answered with OWNER_FETCH: the bytes it sent, or on as after an owner query. */
+    private void resolveAnswered(final String key, final PrimaryFetcher.OwnerAnswer answer, final Value[] values,
+        final StoreEntry[] entries, final int index) throws InterruptedException
+    {
+        if (answer.fetched() == null)
+        {
+            resolveOne(key, answer.meta(), values, entries, index);
+            return;
+        }
+        publisher.observe(answer.meta().version());
+        values[index] = keep(key, answer.meta(), answer.fetched(), entries, index);
     }
 
     /** The version the owner named, from this node (a write that just landed) or pulled from its primary. */
@@ -274,10 +316,16 @@ public final class Resolver
                 throw e;
             }
         }
-        if (fetched == null)
-        {
-            return null;
-        }
+        return fetched == null ? null : keep(key, meta, fetched, entries, index);
+    }
+
+    /**
+     * A copy pulled from its primary, of the version {@code meta} names or a newer one: kept here as a replica when
+     * replication is on and the owner still calls it current, else served once and freed.
+     */
+    private Value keep(final String key, final KeyMeta meta, final PrimaryFetcher.Fetched fetched,
+        final StoreEntry[] entries, final int index)
+    {
         final StoredObject region = fetched.region();
         final long version = fetched.version();
         final StoreEntry replica = store.replicaEntry(key, region, version, meta.writeMode(), meta.expiresAtMs());

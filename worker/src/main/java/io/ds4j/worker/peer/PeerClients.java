@@ -5,10 +5,12 @@ import io.ds4j.common.ExistenceOpt;
 import io.ds4j.common.KeyHandover;
 import io.ds4j.common.KeyMeta;
 import io.ds4j.common.StatusCode;
+import io.ds4j.common.ring.HashRing;
 import io.ds4j.common.protocol.peer.FetchCodec;
 import io.ds4j.common.protocol.peer.KeyCodec;
 import io.ds4j.common.protocol.peer.KeyVersionCodec;
 import io.ds4j.common.protocol.peer.OwnerAdoptCodec;
+import io.ds4j.common.protocol.peer.OwnerFetchCodec;
 import io.ds4j.common.protocol.peer.OwnerPublishCodec;
 import io.ds4j.common.protocol.peer.OwnerQueryCodec;
 import io.ds4j.common.protocol.peer.OwnerRefCodec;
@@ -26,6 +28,7 @@ import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * The calling side of the worker-to-worker link: a few pipelined connections per peer, opened on first use and
@@ -43,6 +46,7 @@ public final class PeerClients implements PrimaryFetcher, AutoCloseable
     private final ConcurrentHashMap<String, PeerConnection[]> connections = new ConcurrentHashMap<>();
     private final AtomicInteger roundRobin = new AtomicInteger();
     private volatile boolean closed;
+    private volatile Supplier<HashRing> ring;
 
     public PeerClients(final String self, final TieredStore store, final int connectionsPerPeer,
         final long rpcTimeoutMs)
@@ -175,6 +179,42 @@ public final class PeerClients implements PrimaryFetcher, AutoCloseable
     }
 
     // ------------------------------------------------------------------ from primaries
+
+    /**
+     * The ring that says which worker owns a key, for {@link #fetchAtOwner}: set by the {@link RoutingOwner} that
+     * routes this worker's owner calls, so both go by the same ring.
+     */
+    void routeBy(final Supplier<HashRing> ring)
+    {
+        this.ring = ring;
+    }
+
+    @Override
+    public OwnerAnswer fetchAtOwner(final String key, final long subTimeoutMs)
+    {
+        final Supplier<HashRing> current = ring;
+        final String owner = current == null ? self : current.get().ownerOf(key);
+        if (owner.equals(self))
+        {
+            return null;
+        }
+        final RegionSink sink = new RegionSink(store);
+        final OwnerFetchCodec.Reply reply;
+        try
+        {
+            reply = connection(owner).call(PeerMessageType.OWNER_FETCH,
+                out -> OwnerFetchCodec.writeRequest(out, key, subTimeoutMs), in -> null,
+                rpcTimeoutMs + Math.max(0, subTimeoutMs) + store.pool().capacity() / SLOWEST_BYTES_PER_MS, sink);
+        }
+        catch (final RuntimeException e)
+        {
+            sink.abandon();
+            throw e;
+        }
+        final FetchCodec.Reply bulk = reply.bulk();
+        return new OwnerAnswer(reply.meta(), bulk.found()
+            ? new Fetched(bulk.version(), sink.take(), bulk.isObject(), bulk.sealed()) : null);
+    }
 
     @Override
     public Fetched fetch(final String primary, final String key, final long version)

@@ -8,6 +8,7 @@ import io.ds4j.common.protocol.FrameHeader;
 import io.ds4j.common.protocol.FramedChannel;
 import io.ds4j.common.protocol.StatusCodec;
 import io.ds4j.common.protocol.peer.FetchCodec;
+import io.ds4j.common.protocol.peer.OwnerFetchCodec;
 import io.ds4j.common.protocol.peer.PeerHelloCodec;
 import io.ds4j.common.protocol.peer.PeerMessageType;
 import io.ds4j.worker.config.HostPort;
@@ -33,7 +34,7 @@ import java.util.function.Function;
 /**
  * One connection to another worker, with requests pipelined: callers write their request under a lock and wait on
  * a future; one reader thread completes the futures by correlation id, in whatever order the peer answers. A FETCH
- * reply is followed by the value's raw bytes, which the reader streams into the region its caller's {@link BulkSink}
+ * reply (and an OWNER_FETCH reply that found the bytes at the owner) is followed by the value's raw bytes, which the reader streams into the region its caller's {@link BulkSink}
  * gives. When the connection breaks (the peer died, or sent garbage), every caller waiting on it fails with
  * RPC_UNAVAILABLE and a half-received region is freed by its sink.
  */
@@ -278,6 +279,19 @@ final class PeerConnection implements Closeable
             }
             return;
         }
+        if (reply.type() == PeerMessageType.OWNER_FETCH)
+        {
+            final OwnerFetchCodec.Reply answer = OwnerFetchCodec.readReply(reply, maxValueBytes);
+            if (answer.bulk().found())
+            {
+                receiveBulk(answer.bulk(), request, reply.correlationId());
+            }
+            if (request != null)
+            {
+                request.future.complete(answer);
+            }
+            return;
+        }
         if (request != null)
         {
             try
@@ -312,7 +326,10 @@ final class PeerConnection implements Closeable
             {
                 channel.receiveRaw(target);
                 sink.received();
-                acknowledge(correlationId);
+                if (!header.copied())
+                {
+                    acknowledge(correlationId);
+                }
                 return;
             }
             final ByteBuffer scratch = ByteBuffer.allocateDirect((int) Math.min(header.size(), 1 << 20));
@@ -323,7 +340,10 @@ final class PeerConnection implements Closeable
                 channel.receiveRaw(scratch);
                 left -= scratch.limit();
             }
-            acknowledge(correlationId);
+            if (!header.copied())
+            {
+                acknowledge(correlationId);
+            }
         }
         catch (final IOException | RuntimeException e)
         {

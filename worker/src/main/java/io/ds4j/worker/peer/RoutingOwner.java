@@ -47,6 +47,7 @@ public final class RoutingOwner implements MetadataOwner
         this.ring = ring;
         this.local = local;
         this.peers = peers;
+        peers.routeBy(ring); // a get's OWNER_FETCH goes to the owner this ring names, like every call here
     }
 
     /** One call, made at the owner the ring names. */

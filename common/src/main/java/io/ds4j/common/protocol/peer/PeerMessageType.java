@@ -8,7 +8,7 @@ package io.ds4j.common.protocol.peer;
 public final class PeerMessageType
 {
     /** Bumped whenever a peer body changes incompatibly; PEER_HELLO carries it. */
-    public static final int PEER_PROTOCOL_VERSION = 1;
+    public static final int PEER_PROTOCOL_VERSION = 2;
 
     public static final short PEER_HELLO = 100;
     /** To a key's owner: a writer registers a new version. */
@@ -46,6 +46,11 @@ public final class PeerMessageType
      * keeps the value pinned, because sendfile leaves the kernel referencing the value's pages after it returns.
      */
     public static final short FETCH_RECEIVED = 121;
+    /**
+     * To a key's owner: its current version, with the bytes after the reply when the owner is also the primary (a
+     * get's one round trip in the common case, where the writer's worker owns the key).
+     */
+    public static final short OWNER_FETCH = 122;
 
     private PeerMessageType()
     {
@@ -53,7 +58,7 @@ public final class PeerMessageType
 
     public static boolean isPeerType(final int type)
     {
-        return type >= PEER_HELLO && type <= FETCH_RECEIVED;
+        return type >= PEER_HELLO && type <= OWNER_FETCH;
     }
 
     public static String name(final int type)
@@ -77,6 +82,7 @@ public final class PeerMessageType
             case HOLDER_EXPIRY -> "HOLDER_EXPIRY";
             case FETCH -> "FETCH";
             case FETCH_RECEIVED -> "FETCH_RECEIVED";
+            case OWNER_FETCH -> "OWNER_FETCH";
             default -> "UNKNOWN(" + type + ")";
         };
     }
