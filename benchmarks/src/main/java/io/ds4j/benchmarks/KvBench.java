@@ -1092,6 +1092,8 @@ final class KvBench implements Callable<Integer>
             final double rssPerKey = (after.vmRss() - before.vmRss()) / (double) memoryKeys;
             final double anonPerKey = (after.rssAnon() - before.rssAnon()) / (double) memoryKeys;
             final double shmemPerKey = (after.rssShmem() - before.rssShmem()) / (double) memoryKeys;
+            final double rssPerKeyAfterGc = (afterGc.vmRss() - before.vmRss()) / (double) memoryKeys;
+            final double anonPerKeyAfterGc = (afterGc.rssAnon() - before.rssAnon()) / (double) memoryKeys;
             final double heapPerKey = heapBefore < 0 || heapAfter < 0 ? Double.NaN
                 : (heapAfter - heapBefore) / (double) memoryKeys;
             double redisRssPerKey = Double.NaN;
@@ -1131,6 +1133,9 @@ final class KvBench implements Callable<Integer>
             report.add("e", "worker VmRSS per key at " + keysText + " keys (" + valueSize + " B values)",
                 String.format(Locale.ROOT, "%.0f B/key (anon %.0f + shmem %.0f)", rssPerKey, anonPerKey,
                     shmemPerKey), redisText, rssPerKey / redisRssPerKey, "(report; lower is better)", "-");
+            report.add("e", "the same after a full GC (the steady state of an idle worker)",
+                String.format(Locale.ROOT, "%.0f B/key (anon %.0f)", rssPerKeyAfterGc, anonPerKeyAfterGc), redisText,
+                rssPerKeyAfterGc / redisRssPerKey, "(report; lower is better)", "-");
             report.add("e", "worker live heap per key after full GC", Double.isNaN(heapPerKey) ? "n/a (no jcmd)"
                     : String.format(Locale.ROOT, "%.0f B/key", heapPerKey),
                 "key + value bytes " + (memoryKey(0).length() + valueSize) + " B",
