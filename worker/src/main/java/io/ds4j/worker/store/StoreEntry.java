@@ -40,6 +40,7 @@ public final class StoreEntry extends S3FifoPolicy.Links<StoreEntry>
     private static final L2State[] L2_STATES = L2State.values();
     /** In {@link #modeBits}, beside the write mode's ordinal. */
     private static final int REPLICA = 0x80;
+    private static final int MODE_BITS = 0x7F;
     /** In {@link #state}, beside the L2 state's ordinal (bits 0..1). */
     private static final int REMOVED = 0x4;
     private static final int L2_BITS = 0x3;
@@ -118,7 +119,7 @@ public final class StoreEntry extends S3FifoPolicy.Links<StoreEntry>
 
     public WriteMode writeMode()
     {
-        return WRITE_MODES[modeBits & ~REPLICA];
+        return WRITE_MODES[modeBits & MODE_BITS];
     }
 
     public long size()
