@@ -1059,6 +1059,7 @@ final class KvBench implements Callable<Integer>
             kv.set("dsbench-warm", value);
             kv.delete("dsbench-warm");
             final long heapBefore = liveHeap(jcmd, worker.pid());
+            final Map<String, long[]> histogramBefore = classHistogram(jcmd, worker.pid());
             final ProcStatus before = worker.status();
             final long t0 = System.nanoTime();
             for (int from = 0; from < memoryKeys; from += SET_BATCH)
@@ -1081,6 +1082,7 @@ final class KvBench implements Callable<Integer>
             final ProcStatus after = worker.status();
             final long heapAfter = liveHeap(jcmd, worker.pid());
             final ProcStatus afterGc = worker.status();
+            printHistogramPerKey(histogramBefore, classHistogram(jcmd, worker.pid()));
             checkStored(kv);
             out.printf(Locale.ROOT, "  [e] loaded %,d keys in %.1f s (%s); worker VmRSS %s → %s (anon %s → %s, shmem %s"
                     + " → %s); after GC VmRSS %s; live heap %s → %s%n", memoryKeys, loadSeconds,
@@ -1090,6 +1092,8 @@ final class KvBench implements Callable<Integer>
             final double rssPerKey = (after.vmRss() - before.vmRss()) / (double) memoryKeys;
             final double anonPerKey = (after.rssAnon() - before.rssAnon()) / (double) memoryKeys;
             final double shmemPerKey = (after.rssShmem() - before.rssShmem()) / (double) memoryKeys;
+            final double rssPerKeyAfterGc = (afterGc.vmRss() - before.vmRss()) / (double) memoryKeys;
+            final double anonPerKeyAfterGc = (afterGc.rssAnon() - before.rssAnon()) / (double) memoryKeys;
             final double heapPerKey = heapBefore < 0 || heapAfter < 0 ? Double.NaN
                 : (heapAfter - heapBefore) / (double) memoryKeys;
             double redisRssPerKey = Double.NaN;
@@ -1129,6 +1133,9 @@ final class KvBench implements Callable<Integer>
             report.add("e", "worker VmRSS per key at " + keysText + " keys (" + valueSize + " B values)",
                 String.format(Locale.ROOT, "%.0f B/key (anon %.0f + shmem %.0f)", rssPerKey, anonPerKey,
                     shmemPerKey), redisText, rssPerKey / redisRssPerKey, "(report; lower is better)", "-");
+            report.add("e", "the same after a full GC (the steady state of an idle worker)",
+                String.format(Locale.ROOT, "%.0f B/key (anon %.0f)", rssPerKeyAfterGc, anonPerKeyAfterGc), redisText,
+                rssPerKeyAfterGc / redisRssPerKey, "(report; lower is better)", "-");
             report.add("e", "worker live heap per key after full GC", Double.isNaN(heapPerKey) ? "n/a (no jcmd)"
                     : String.format(Locale.ROOT, "%.0f B/key", heapPerKey),
                 "key + value bytes " + (memoryKey(0).length() + valueSize) + " B",
@@ -1181,6 +1188,68 @@ final class KvBench implements Callable<Integer>
     }
 
     private static final Pattern USED = Pattern.compile("used (\\d+)K");
+    private static final Pattern HISTOGRAM_ROW = Pattern.compile("^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)");
+    /** Classes shown by the histogram per key: those that grew by at least this many bytes per key. */
+    private static final double HISTOGRAM_MIN_BYTES_PER_KEY = 0.5;
+
+    /**
+     * The worker's heap by class after a full GC ({@code jcmd GC.class_histogram}, which collects first): class name
+     * to {instances, bytes}. Empty when jcmd is unavailable or fails.
+     */
+    private Map<String, long[]> classHistogram(final Path jcmd, final long pid)
+    {
+        final Map<String, long[]> classes = new LinkedHashMap<>();
+        if (jcmd == null)
+        {
+            return classes;
+        }
+        try
+        {
+            for (final String line : runJcmd(jcmd, pid, "GC.class_histogram").split("\n"))
+            {
+                final Matcher row = HISTOGRAM_ROW.matcher(line);
+                if (row.find())
+                {
+                    classes.put(row.group(3), new long[] {Long.parseLong(row.group(1)), Long.parseLong(row.group(2))});
+                }
+            }
+        }
+        catch (final IOException e)
+        {
+            out.println("  [e] jcmd GC.class_histogram failed: " + e.getMessage());
+        }
+        return classes;
+    }
+
+    /** What the load added to the heap, class by class, per key: where the live heap per key goes. */
+    private void printHistogramPerKey(final Map<String, long[]> before, final Map<String, long[]> after)
+    {
+        if (after.isEmpty())
+        {
+            return;
+        }
+        final List<Map.Entry<String, long[]>> grown = new ArrayList<>();
+        long totalBytes = 0;
+        for (final Map.Entry<String, long[]> entry : after.entrySet())
+        {
+            final long[] old = before.getOrDefault(entry.getKey(), new long[2]);
+            final long[] delta = {entry.getValue()[0] - old[0], entry.getValue()[1] - old[1]};
+            totalBytes += delta[1];
+            if (delta[1] >= HISTOGRAM_MIN_BYTES_PER_KEY * memoryKeys)
+            {
+                grown.add(Map.entry(entry.getKey(), delta));
+            }
+        }
+        grown.sort((a, b) -> Long.compare(b.getValue()[1], a.getValue()[1]));
+        out.printf(Locale.ROOT, "  [e] heap by class after the load (jcmd GC.class_histogram, growth per key):"
+            + " %.1f B/key in all%n", totalBytes / (double) memoryKeys);
+        for (final Map.Entry<String, long[]> entry : grown)
+        {
+            final long[] delta = entry.getValue();
+            out.printf(Locale.ROOT, "        %6.1f B/key  %5.2f objects/key  %s%n", delta[1] / (double) memoryKeys,
+                delta[0] / (double) memoryKeys, entry.getKey());
+        }
+    }
 
     /** The worker's live heap after a full GC (jcmd GC.run, then GC.heap_info), or -1 when jcmd is unavailable. */
     private long liveHeap(final Path jcmd, final long pid)

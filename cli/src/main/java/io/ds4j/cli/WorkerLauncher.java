@@ -129,6 +129,25 @@ public final class WorkerLauncher
     /** Extra JVM options for the worker (heap size, GC), split on whitespace, e.g. {@code -Xmx4g -XX:+UseZGC}. */
     public static final String JVM_OPTIONS_ENV = "DS4J_WORKER_JVM_OPTS";
 
+    /**
+     * The JVM options every worker gets, before those of {@link #JVM_OPTIONS_ENV} (which win, being later). A worker's
+     * heap is mostly its per-key records, long-lived and small, beside short-lived request buffers; these keep it
+     * close to what is live (docs/benchmarks.md, "Memory per key"):
+     * <ul>
+     * <li>{@code -XX:+UseCompactObjectHeaders}: 8-byte object headers (a product feature since JDK 25), 4 bytes less
+     * per object and often 8 after alignment: about 56 B per key of the worker's records at 1M keys;</li>
+     * <li>{@code -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30}: G1 keeps at most 30% of the heap free after a full
+     * collection or a concurrent cycle instead of 70%, and gives the rest back to the system;</li>
+     * <li>{@code -XX:G1PeriodicGCInterval=60000}: a worker idle for a minute runs a concurrent cycle, so memory the
+     * last burst of requests made the heap grow by is returned without waiting for the next collection.</li>
+     * </ul>
+     * No {@code -Xmx}: the heap grows with the number of keys, and a fixed bound would turn a full heap into an
+     * OutOfMemoryError instead of the pool's OUT_OF_MEMORY; the default maximum (a quarter of the machine's memory)
+     * stays.
+     */
+    public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-XX:+UseCompactObjectHeaders",
+        "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:G1PeriodicGCInterval=60000");
+
     static List<String> jvmOptions(final String value)
     {
         return value == null || value.isBlank() ? List.of() : List.of(value.trim().split("\\s+"));
@@ -202,7 +221,8 @@ public final class WorkerLauncher
     }
 
     /**
-     * The worker's command line: {@code [setsid] java --enable-native-access=ALL-UNNAMED -cp CP WorkerMain
+     * The worker's command line: {@code [setsid] java --enable-native-access=ALL-UNNAMED DEFAULT_JVM_OPTIONS
+     * $DS4J_WORKER_JVM_OPTS -cp CP WorkerMain
      * --name=value ...}, one flag per non-default value plus {@code --worker_address}, which is always given because
      * {@code dscli stop} finds the process by it.
      */
@@ -217,6 +237,7 @@ public final class WorkerLauncher
         }
         command.add(java.toString());
         command.add("--enable-native-access=ALL-UNNAMED");
+        command.addAll(DEFAULT_JVM_OPTIONS);
         command.addAll(jvmOptions(System.getenv(JVM_OPTIONS_ENV)));
         command.add("-cp");
         command.add(absoluteClasspath(classpath));

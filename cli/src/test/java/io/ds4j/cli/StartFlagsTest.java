@@ -98,6 +98,9 @@ class StartFlagsTest
         final List<String> command = WorkerLauncher.command(resolved, "/a.jar:/b.jar", Path.of("/jdk/bin/java"));
         assertTrue(command.contains("/jdk/bin/java"));
         assertTrue(command.contains("--enable-native-access=ALL-UNNAMED"));
+        assertEquals(WorkerLauncher.DEFAULT_JVM_OPTIONS, command.subList(command.indexOf("/jdk/bin/java") + 2,
+            command.indexOf("/jdk/bin/java") + 2 + WorkerLauncher.DEFAULT_JVM_OPTIONS.size()),
+            "the default JVM options follow the native access flag, before the user's and the class path");
         assertEquals("/a.jar:/b.jar", command.get(command.indexOf("-cp") + 1));
         assertTrue(command.contains(WorkerLauncher.MAIN_CLASS));
         assertTrue(command.contains("--worker_address=" + WorkerFlags.find("worker_address").defaultValue()),

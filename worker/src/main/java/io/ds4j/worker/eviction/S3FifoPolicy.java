@@ -35,6 +35,10 @@ import java.util.function.ToIntFunction;
  * <p>The queue shares are of the pool's capacity when given, else of the bytes tracked at the time: the policy only
  * matters when the pool is full, and then the two are close (the evictor works between the watermarks).
  *
+ * <p>Nodes: an item that extends {@link Links} is its own node, so tracking it allocates nothing (the worker's
+ * {@code StoreEntry} does: one object per key instead of an entry and a node); any other item is wrapped in a small
+ * node of the policy's own.
+ *
  * @param <T> the tracked item
  */
 public final class S3FifoPolicy<T> implements EvictionPolicy<T>
@@ -46,12 +50,16 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
     private static final byte NONE = 0;
     private static final byte SMALL = 1;
     private static final byte MAIN = 2;
+    /** The queue bits of {@link Links#place}. */
+    private static final byte QUEUE = 3;
+    /** Offered by nextCandidate and not skipped since: a remove() now is an eviction. */
+    private static final byte CANDIDATE = 4;
 
     static
     {
         try
         {
-            FREQ = MethodHandles.lookup().findVarHandle(S3Node.class, "freq", int.class);
+            FREQ = MethodHandles.lookup().findVarHandle(Links.class, "freq", byte.class);
         }
         catch (final ReflectiveOperationException e)
         {
@@ -129,15 +137,30 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
         this.promoteThreshold = promoteThreshold;
     }
 
+    /**
+     * {@inheritDoc} An item that extends {@link Links} is returned as its own node; it must not be tracked already,
+     * and {@code bytes} must be its {@link Links#trackedBytes()}.
+     */
     @Override
+    @SuppressWarnings("unchecked")
     public Node<T> admit(final T item, final long bytes)
     {
-        final S3Node<T> node = new S3Node<>(item, bytes, mix(fingerprint.applyAsInt(item)));
+        final Links<T> node = item instanceof Links<?> own ? (Links<T>) own : new Holder<>(item, bytes);
+        if (node.trackedBytes() != bytes)
+        {
+            throw new IllegalArgumentException(item + " tracks " + node.trackedBytes() + " bytes, not " + bytes);
+        }
+        final int print = mix(fingerprint.applyAsInt(item));
         lock.lock();
         try
         {
+            if (node.place != NONE)
+            {
+                throw new IllegalStateException(item + " is tracked already");
+            }
+            FREQ.setOpaque(node, (byte) 0);
             // Recently dropped from the small queue and back already: it was not a one-hit wonder after all.
-            if (smallRatio == 0 || ghost.removeIfPresent(node.fingerprint))
+            if (smallRatio == 0 || ghost.removeIfPresent(print))
             {
                 main.pushHead(node, MAIN);
             }
@@ -168,10 +191,10 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
                 final boolean bounded = ++moves > maxMoves;
                 if (small.tail != null && (main.tail == null || small.bytes > smallTarget()))
                 {
-                    final S3Node<T> tail = small.tail;
-                    if (bounded || (int) FREQ.getOpaque(tail) < promoteThreshold)
+                    final Links<T> tail = small.tail;
+                    if (bounded || (byte) FREQ.getOpaque(tail) < promoteThreshold)
                     {
-                        tail.candidate = true;
+                        tail.place |= CANDIDATE;
                         return tail;
                     }
                     // Hit while on probation: it earns a place in the main queue, keeping its counter.
@@ -180,16 +203,16 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
                 }
                 else
                 {
-                    final S3Node<T> tail = main.tail;
-                    final int freq = (int) FREQ.getOpaque(tail);
+                    final Links<T> tail = main.tail;
+                    final int freq = (byte) FREQ.getOpaque(tail);
                     if (bounded || freq == 0)
                     {
-                        tail.candidate = true;
+                        tail.place |= CANDIDATE;
                         return tail;
                     }
                     main.unlink(tail);
                     main.pushHead(tail, MAIN);
-                    FREQ.setOpaque(tail, Math.min(freq, MAX_FREQ) - 1);
+                    FREQ.setOpaque(tail, (byte) (Math.min(freq, MAX_FREQ) - 1));
                 }
             }
             return null;
@@ -203,17 +226,16 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
     @Override
     public void skip(final Node<T> node)
     {
-        final S3Node<T> n = (S3Node<T>) node;
+        final Links<T> n = (Links<T>) node;
         lock.lock();
         try
         {
-            if (n.queue == NONE)
+            if (n.place == NONE)
             {
                 return;
             }
             // Pinned (open view, held latch): park it at the head of main, the longest way back to a tail.
-            n.candidate = false;
-            queue(n.queue).unlink(n);
+            queue(n.place).unlink(n);
             main.pushHead(n, MAIN);
         }
         finally
@@ -225,20 +247,20 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
     @Override
     public void remove(final Node<T> node)
     {
-        final S3Node<T> n = (S3Node<T>) node;
+        final Links<T> n = (Links<T>) node;
         lock.lock();
         try
         {
-            final byte from = n.queue;
+            final byte from = n.place;
             if (from == NONE)
             {
                 return;
             }
             queue(from).unlink(n);
             // Only an eviction from the small queue feeds the ghost; a delete or an expiry says nothing of reuse.
-            if (from == SMALL && n.candidate && ghostRatio > 0)
+            if ((from & QUEUE) == SMALL && (from & CANDIDATE) != 0 && ghostRatio > 0)
             {
-                ghost.add(n.fingerprint, n.bytes);
+                ghost.add(mix(fingerprint.applyAsInt(n.item())), n.trackedBytes());
             }
             ghost.trim((long) (ghostRatio * cacheBytes()));
         }
@@ -288,7 +310,7 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
         lock.lock();
         try
         {
-            return ((S3Node<T>) node).queue == MAIN;
+            return (((Links<T>) node).place & QUEUE) == MAIN;
         }
         finally
         {
@@ -307,9 +329,9 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
         return capacityBytes > 0 ? capacityBytes : small.bytes + main.bytes;
     }
 
-    private Fifo<T> queue(final byte which)
+    private Fifo<T> queue(final byte place)
     {
-        return which == SMALL ? small : main;
+        return (place & QUEUE) == SMALL ? small : main;
     }
 
     /** Spreads clustered hash codes (Integer keys hash to themselves) before they serve as 32-bit fingerprints. */
@@ -323,14 +345,14 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
     /** An intrusive doubly linked FIFO: push at the head, evict at the tail, unlink anywhere in O(1). */
     private static final class Fifo<T>
     {
-        private S3Node<T> head;
-        private S3Node<T> tail;
+        private Links<T> head;
+        private Links<T> tail;
         private long bytes;
         private int count;
 
-        void pushHead(final S3Node<T> node, final byte which)
+        void pushHead(final Links<T> node, final byte which)
         {
-            node.queue = which;
+            node.place = which;
             node.prev = null;
             node.next = head;
             if (head != null)
@@ -342,11 +364,11 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
                 tail = node;
             }
             head = node;
-            bytes += node.bytes;
+            bytes += node.trackedBytes();
             count++;
         }
 
-        void unlink(final S3Node<T> node)
+        void unlink(final Links<T> node)
         {
             if (node.prev != null)
             {
@@ -366,31 +388,58 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
             }
             node.prev = null;
             node.next = null;
-            node.queue = NONE;
-            bytes -= node.bytes;
+            node.place = NONE;
+            bytes -= node.trackedBytes();
             count--;
         }
     }
 
-    /** One item: its counter (written lock-free by hits) and its place in a queue (under the policy's lock). */
-    private static final class S3Node<T> implements Node<T>
+    /**
+     * What the policy keeps of one item: its hit counter (written lock-free by hits) and its place in a queue (under
+     * the policy's lock), 10 bytes. An item class extends it to be its own node (see the class comment); the
+     * fingerprint is not kept but taken again from the item when the ghost needs it.
+     *
+     * @param <T> the item: for an item that extends this class, itself
+     */
+    public abstract static class Links<T> implements Node<T>
+    {
+        private Links<T> prev;
+        private Links<T> next;
+        @SuppressWarnings("unused") // accessed through FREQ
+        private byte freq;
+        /** The queue (NONE, SMALL, MAIN) and the CANDIDATE bit. */
+        private byte place = NONE;
+
+        protected Links()
+        {
+        }
+
+        /** The bytes the policy counts for the item; must not change while the item is tracked. */
+        protected abstract long trackedBytes();
+
+        @Override
+        public final void touch()
+        {
+            // Opaque read and store: no fence on the hit path, and no store at all once the counter is saturated.
+            // Two racing hits may count as one; the counter is a hint.
+            final byte f = (byte) FREQ.getOpaque(this);
+            if (f < MAX_FREQ)
+            {
+                FREQ.setOpaque(this, (byte) (f + 1));
+            }
+        }
+    }
+
+    /** The node of an item that is not its own. */
+    private static final class Holder<T> extends Links<T>
     {
         private final T item;
         private final long bytes;
-        private final int fingerprint;
-        @SuppressWarnings("unused") // accessed through FREQ
-        private int freq;
-        private S3Node<T> prev;
-        private S3Node<T> next;
-        private byte queue = NONE;
-        /** Offered by nextCandidate and not skipped since: a remove() now is an eviction. */
-        private boolean candidate;
 
-        S3Node(final T item, final long bytes, final int fingerprint)
+        Holder(final T item, final long bytes)
         {
             this.item = item;
             this.bytes = bytes;
-            this.fingerprint = fingerprint;
         }
 
         @Override
@@ -400,15 +449,9 @@ public final class S3FifoPolicy<T> implements EvictionPolicy<T>
         }
 
         @Override
-        public void touch()
+        protected long trackedBytes()
         {
-            // Opaque read and store: no fence on the hit path, and no store at all once the counter is saturated.
-            // Two racing hits may count as one; the counter is a hint.
-            final int f = (int) FREQ.getOpaque(this);
-            if (f < MAX_FREQ)
-            {
-                FREQ.setOpaque(this, f + 1);
-            }
+            return bytes;
         }
 
         @Override

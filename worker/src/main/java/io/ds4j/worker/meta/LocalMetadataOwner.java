@@ -44,13 +44,20 @@ public final class LocalMetadataOwner implements MetadataOwner
     {
     }
 
-    /** The owner's record of a key: its current version and where its copies are. Kept small: one per key. */
+    /**
+     * The owner's record of a key: its current version and where its copies are. Kept small, one per key: the write
+     * mode and the consistency share the top byte of the size (40 bytes with compact object headers).
+     */
     private static final class KeyRecord
     {
+        private static final WriteMode[] WRITE_MODES = WriteMode.values();
+        private static final ConsistencyType[] CONSISTENCIES = ConsistencyType.values();
+        private static final int MODES_SHIFT = 56;
+        private static final long SIZE_MASK = (1L << MODES_SHIFT) - 1;
+
         final long version;
-        final long size;
-        final WriteMode writeMode;
-        final ConsistencyType consistency;
+        /** The size in bits 0..55, the write mode's ordinal in 56..59, the consistency's in 60..63. */
+        private final long sizeAndModes;
         final String primary;
         volatile long expiresAtMs;
         /** Workers holding a replica of this version (never the primary); replaced whole, never mutated. */
@@ -67,10 +74,13 @@ public final class LocalMetadataOwner implements MetadataOwner
 
         KeyRecord(final KeyMeta meta)
         {
+            if ((meta.size() & ~SIZE_MASK) != 0)
+            {
+                throw new IllegalArgumentException("size " + meta.size() + " of a value is out of range");
+            }
             this.version = meta.version();
-            this.size = meta.size();
-            this.writeMode = meta.writeMode();
-            this.consistency = meta.consistency();
+            this.sizeAndModes = meta.size() | (long) meta.writeMode().ordinal() << MODES_SHIFT
+                | (long) meta.consistency().ordinal() << MODES_SHIFT + 4;
             this.primary = meta.primary();
             this.expiresAtMs = meta.expiresAtMs();
         }
@@ -83,7 +93,9 @@ public final class LocalMetadataOwner implements MetadataOwner
 
         KeyMeta meta()
         {
-            return new KeyMeta(version, size, writeMode, consistency, expiresAtMs, primary);
+            final int modes = (int) (sizeAndModes >>> MODES_SHIFT);
+            return new KeyMeta(version, sizeAndModes & SIZE_MASK, WRITE_MODES[modes & 0xF], CONSISTENCIES[modes >>> 4],
+                expiresAtMs, primary);
         }
 
         /** The primary and every replica holder. */

@@ -150,7 +150,7 @@ final class Evictor implements AutoCloseable
         try
         {
             final StoredObject memory = entry.memory;
-            if (entry.removed || memory == null || entry.node != node)
+            if (entry.removed() || memory == null || entry.node != node)
             {
                 store.policy().remove(node);
                 return Action.FREE_MEMORY;
@@ -227,7 +227,7 @@ final class Evictor implements AutoCloseable
         {
             return Action.SPILL;
         }
-        if (entry.l2 == StoreEntry.L2State.STORED)
+        if (entry.l2() == StoreEntry.L2State.STORED)
         {
             return Action.FREE_MEMORY;
         }
@@ -259,7 +259,7 @@ final class Evictor implements AutoCloseable
         }
         if (handle == null)
         {
-            if (entry.l2 == StoreEntry.L2State.STORED)
+            if (entry.l2() == StoreEntry.L2State.STORED)
             {
                 return Action.FREE_MEMORY;
             }

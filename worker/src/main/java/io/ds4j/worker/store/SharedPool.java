@@ -196,7 +196,7 @@ public final class SharedPool implements AutoCloseable
         final long allocationId = allocationIds.incrementAndGet();
         final long headerOffset = dataOffset + offset;
         ObjectHeader.init(segment, headerOffset, allocationId, dataSize, version);
-        return new StoredObject(this, allocationId, headerOffset, dataSize, allocatedSize);
+        return new StoredObject(this, headerOffset, dataSize);
     }
 
     private DsException outOfMemory(final long dataSize)

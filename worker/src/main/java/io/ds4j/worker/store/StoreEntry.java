@@ -3,7 +3,11 @@ package io.ds4j.worker.store;
 import io.ds4j.common.ConsistencyType;
 import io.ds4j.common.WriteMode;
 import io.ds4j.worker.eviction.EvictionPolicy;
+import io.ds4j.worker.eviction.S3FifoPolicy;
 import io.ds4j.worker.store.spill.SpillHandle;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * This node's copy of one version of a key, and where its bytes are: in the pool, in the spill tier, in L2, or
@@ -12,8 +16,13 @@ import io.ds4j.worker.store.spill.SpillHandle;
  * {@link LocalCopies} maps keys to this node's entries; {@link TieredStore} moves the bytes between tiers. Tier
  * fields change only under the entry's stripe lock in {@link TieredStore}; {@link #memory} is also read without it,
  * on the hit path, where {@link StoredObject#tryRetain()} settles any race with an eviction.
+ *
+ * <p>Kept small, one per key (docs/benchmarks.md, "Memory per key"): the entry is its own S3-FIFO node (it extends
+ * {@link S3FifoPolicy.Links}, so tracking it allocates nothing), the write mode and the replica flag share one final
+ * byte, and the L2 state and the removed flag one volatile byte, changed by compare-and-set. With compact object
+ * headers it takes 64 bytes.
  */
-public final class StoreEntry
+public final class StoreEntry extends S3FifoPolicy.Links<StoreEntry>
 {
     /** What an interface adds to an entry it published (the object interface: consistency, seal, nested refs). */
     public interface Attachment
@@ -31,36 +40,75 @@ public final class StoreEntry
         NONE, QUEUED, STORED
     }
 
+    private static final WriteMode[] WRITE_MODES = WriteMode.values();
+    private static final L2State[] L2_STATES = L2State.values();
+    /** In {@link #modeBits}, beside the write mode's ordinal. */
+    private static final int REPLICA = 0x80;
+    private static final int MODE_BITS = 0x7F;
+    /** In {@link #state}, beside the L2 state's ordinal (bits 0..1). */
+    private static final int REMOVED = 0x4;
+    private static final int L2_BITS = 0x3;
+    private static final VarHandle STATE;
+
+    static
+    {
+        try
+        {
+            STATE = MethodHandles.lookup().findVarHandle(StoreEntry.class, "state", byte.class);
+        }
+        catch (final ReflectiveOperationException e)
+        {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final String key;
     private final long version;
-    private final WriteMode writeMode;
     private final long size;
-    private final boolean replica;
     private volatile long expiresAtMs;
     volatile StoredObject memory;
     volatile SpillHandle spill;
-    volatile L2State l2 = L2State.NONE;
-    /** Set once the key no longer maps here (deleted, replaced, expired, dropped): no tier may take it back. */
-    volatile boolean removed;
+    /** The policy's node while the pool copy is tracked: this entry itself with S3-FIFO, else the policy's own. */
     EvictionPolicy.Node<StoreEntry> node;
     /** What the object interface adds to an entry it published; null for KV. */
     private volatile Attachment attachment;
+    /** The write mode's ordinal, and {@link #REPLICA}. */
+    private final byte modeBits;
+    /**
+     * The L2 state's ordinal, and {@link #REMOVED}: set once the key no longer maps here (deleted, replaced,
+     * expired, dropped), after which no tier may take it back. Read volatile, changed by compare-and-set (the
+     * write-back flusher sets the L2 state while a delete may set REMOVED).
+     */
+    @SuppressWarnings("unused") // accessed through STATE
+    private volatile byte state;
 
     StoreEntry(final String key, final long version, final WriteMode writeMode, final long size,
         final long expiresAtMs, final boolean replica)
     {
         this.key = key;
         this.version = version;
-        this.writeMode = writeMode;
+        this.modeBits = (byte) (writeMode.ordinal() | (replica ? REPLICA : 0));
         this.size = size;
         this.expiresAtMs = expiresAtMs;
-        this.replica = replica;
     }
 
     /** A copy pulled from the primary on another worker: the first thing the evictor drops, never spilled. */
     public boolean replica()
     {
-        return replica;
+        return (modeBits & REPLICA) != 0;
+    }
+
+    /** The entry as the eviction policy's node: itself. */
+    @Override
+    public StoreEntry item()
+    {
+        return this;
+    }
+
+    @Override
+    protected long trackedBytes()
+    {
+        return size;
     }
 
     public String key()
@@ -75,7 +123,7 @@ public final class StoreEntry
 
     public WriteMode writeMode()
     {
-        return writeMode;
+        return WRITE_MODES[modeBits & MODE_BITS];
     }
 
     public long size()
@@ -102,12 +150,32 @@ public final class StoreEntry
 
     public boolean removed()
     {
-        return removed;
+        return ((byte) STATE.getVolatile(this) & REMOVED) != 0;
+    }
+
+    /** Marks the entry removed (under its stripe lock); its L2 state stays. */
+    void markRemoved()
+    {
+        byte current = (byte) STATE.getVolatile(this);
+        while (!STATE.compareAndSet(this, current, (byte) (current | REMOVED)))
+        {
+            current = (byte) STATE.getVolatile(this);
+        }
     }
 
     public L2State l2()
     {
-        return l2;
+        return L2_STATES[(byte) STATE.getVolatile(this) & L2_BITS];
+    }
+
+    /** Sets the L2 state; the removed flag stays. */
+    void l2(final L2State value)
+    {
+        byte current = (byte) STATE.getVolatile(this);
+        while (!STATE.compareAndSet(this, current, (byte) (current & ~L2_BITS | value.ordinal())))
+        {
+            current = (byte) STATE.getVolatile(this);
+        }
     }
 
     /**
@@ -143,6 +211,7 @@ public final class StoreEntry
     /** Whether the write mode keeps a copy in L2 (when an L2 is configured). */
     public boolean l2Backed()
     {
+        final WriteMode writeMode = writeMode();
         return writeMode == WriteMode.WRITE_THROUGH_L2_CACHE || writeMode == WriteMode.WRITE_BACK_L2_CACHE
             || writeMode == WriteMode.WRITE_BACK_L2_CACHE_EVICT;
     }
@@ -150,6 +219,6 @@ public final class StoreEntry
     @Override
     public String toString()
     {
-        return key + "@" + version + (replica ? " (replica)" : "");
+        return key + "@" + version + (replica() ? " (replica)" : "");
     }
 }

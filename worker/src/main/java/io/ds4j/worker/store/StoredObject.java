@@ -11,6 +11,9 @@ import java.lang.invoke.VarHandle;
  * metadata entry holds one reference while the object is the key's current version, and every open client view or
  * in-flight copy holds one more. The memory goes back to the allocator only when the count reaches zero, so a view
  * never sees its region reused, even after the key was deleted or overwritten.
+ *
+ * <p>Kept small, one per value in memory: the allocation id is read back from the object header, where the pool
+ * wrote it, and the block's size is the header plus the value, so neither is a field.
  */
 public final class StoredObject implements Value
 {
@@ -29,21 +32,16 @@ public final class StoredObject implements Value
     }
 
     private final SharedPool pool;
-    private final long allocationId;
     private final long headerOffset;
     private final long dataSize;
-    private final long allocatedSize;
     @SuppressWarnings("unused") // accessed through REFS
     private volatile int refs = 1;
 
-    StoredObject(final SharedPool pool, final long allocationId, final long headerOffset, final long dataSize,
-        final long allocatedSize)
+    StoredObject(final SharedPool pool, final long headerOffset, final long dataSize)
     {
         this.pool = pool;
-        this.allocationId = allocationId;
         this.headerOffset = headerOffset;
         this.dataSize = dataSize;
-        this.allocatedSize = allocatedSize;
     }
 
     SharedPool pool()
@@ -51,9 +49,10 @@ public final class StoredObject implements Value
         return pool;
     }
 
+    /** The id the pool gave the allocation, from its header: ask it only while holding a reference. */
     public long allocationId()
     {
-        return allocationId;
+        return ObjectHeader.allocationId(pool.segment(), headerOffset);
     }
 
     /** Index of the segment file that holds it (one segment today). */
@@ -91,9 +90,10 @@ public final class StoredObject implements Value
         return this;
     }
 
+    /** The bytes asked of the allocator: the header and the value. */
     long allocatedSize()
     {
-        return allocatedSize;
+        return ObjectHeader.LENGTH + dataSize;
     }
 
     /** The value's bytes in the worker's mapping. */
@@ -151,7 +151,7 @@ public final class StoredObject implements Value
         }
         else if (remaining < 0)
         {
-            throw new IllegalStateException("object " + allocationId + " released more often than retained");
+            throw new IllegalStateException("object at " + headerOffset + " released more often than retained");
         }
     }
 

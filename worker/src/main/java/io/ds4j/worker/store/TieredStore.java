@@ -234,7 +234,7 @@ public final class TieredStore implements AutoCloseable
             try
             {
                 l2.put(entry.key(), entry.version(), entry.expiresAtMs(), object.data());
-                entry.l2 = StoreEntry.L2State.STORED;
+                entry.l2(StoreEntry.L2State.STORED);
                 stats.writeThroughOk.increment();
             }
             catch (final IOException e)
@@ -246,11 +246,11 @@ public final class TieredStore implements AutoCloseable
             return;
         }
         object.tryRetain(); // the queue's own reference: the bytes stay until they reach L2
-        entry.l2 = StoreEntry.L2State.QUEUED;
+        entry.l2(StoreEntry.L2State.QUEUED);
         if (!writeBack.offer(new WriteBackItem(entry, object)))
         {
             object.release();
-            entry.l2 = StoreEntry.L2State.NONE;
+            entry.l2(StoreEntry.L2State.NONE);
             throw new DsException(StatusCode.WRITE_BACK_QUEUE_FULL, "the L2 write-back queue is full ("
                 + writeBack.depth() + " values waiting); retry later, or raise --l2_cache_async_write_queue_size");
         }
@@ -263,7 +263,7 @@ public final class TieredStore implements AutoCloseable
         lock.lock();
         try
         {
-            if (!entry.removed && entry.memory != null && entry.node == null)
+            if (!entry.removed() && entry.memory != null && entry.node == null)
             {
                 entry.node = policy.admit(entry, entry.size());
             }
@@ -317,8 +317,8 @@ public final class TieredStore implements AutoCloseable
             {
                 if (written)
                 {
-                    entry.l2 = StoreEntry.L2State.STORED;
-                    if (entry.removed)
+                    entry.l2(StoreEntry.L2State.STORED);
+                    if (entry.removed())
                     {
                         // deleted or replaced while queued: the record just written must not outlive it
                         forgetInL2(entry);
@@ -326,7 +326,7 @@ public final class TieredStore implements AutoCloseable
                 }
                 else
                 {
-                    entry.l2 = StoreEntry.L2State.NONE;
+                    entry.l2(StoreEntry.L2State.NONE);
                     LOG.warn("write-back of {} to L2 failed: {}", entry, failure == null ? "worker stopping"
                         : failure.toString());
                 }
@@ -347,7 +347,7 @@ public final class TieredStore implements AutoCloseable
         lock.lock();
         try
         {
-            entry.removed = true;
+            entry.markRemoved();
             dropMemory(entry);
             if (entry.spill != null)
             {
@@ -362,7 +362,7 @@ public final class TieredStore implements AutoCloseable
         // only an entry this worker wrote to (or read from) L2 can have a record there: a cache-only key's first
         // write since the worker started cleared any older one (forgetOlderInL2), so overwriting and deleting
         // cache-only keys never touches L2; a newer L2-backed version overwrites the record itself
-        if (entry.l2 != StoreEntry.L2State.NONE && why != Removal.DROPPED
+        if (entry.l2() != StoreEntry.L2State.NONE && why != Removal.DROPPED
             && !(why == Removal.REPLACED && replacement != null && replacement.l2Backed()))
         {
             forgetInL2(entry);
@@ -450,7 +450,7 @@ public final class TieredStore implements AutoCloseable
         lock.lock();
         try
         {
-            if (entry.removed)
+            if (entry.removed())
             {
                 return null;
             }
@@ -473,7 +473,7 @@ public final class TieredStore implements AutoCloseable
                 }
                 return value;
             }
-            if (entry.l2 == StoreEntry.L2State.STORED && l2 != null)
+            if (entry.l2() == StoreEntry.L2State.STORED && l2 != null)
             {
                 stats.l2Hits.increment();
                 return reload(entry, target -> readFromL2(entry, target));
@@ -584,7 +584,7 @@ public final class TieredStore implements AutoCloseable
             final StoreEntry entry = new StoreEntry(key, record.version(), WriteMode.WRITE_THROUGH_L2_CACHE,
                 record.size(), record.expiresAtMs(), false);
             entry.memory = object;
-            entry.l2 = StoreEntry.L2State.STORED;
+            entry.l2(StoreEntry.L2State.STORED);
             stats.l2Hits.increment();
             return entry;
         }
@@ -601,7 +601,7 @@ public final class TieredStore implements AutoCloseable
      */
     public void expiryChanged(final StoreEntry entry)
     {
-        if (l2 == null || entry.l2 != StoreEntry.L2State.STORED)
+        if (l2 == null || entry.l2() != StoreEntry.L2State.STORED)
         {
             return;
         }
