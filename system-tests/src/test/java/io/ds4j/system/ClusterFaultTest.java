@@ -163,6 +163,17 @@ class ClusterFaultTest
                 fault, ops.size(), count(ops, Kind.SET), count(ops, Kind.GET), count(ops, Kind.DELETE), failed,
                 longest, violations.size(), violations.size() - asserted.size());
             violations.stream().limit(10).forEach(v -> System.out.println("  " + v));
+            if (!violations.isEmpty())
+            {
+                // what the workers logged as going wrong, to tell which path let the stale value through
+                for (int w = 0; w < cluster.size(); w++)
+                {
+                    final int worker = w;
+                    cluster.worker(w).logTail(5_000).stream().filter(line -> line.contains("WARN")
+                        || line.contains("ERROR")).limit(20).forEach(line -> System.out.println("  worker " + worker
+                            + ": " + line));
+                }
+            }
             ops.stream().filter(op -> !op.ok()).map(Op::error).distinct().limit(8)
                 .forEach(e -> System.out.println("  failure seen: " + e));
             assertEquals(List.of(), asserted.stream().limit(10).toList(), "history violations");

@@ -66,8 +66,9 @@ public final class LocalMetadataOwner implements MetadataOwner
         /** The same version held at {@code primary}: the old primary is gone, a replica takes its place. */
         KeyRecord promoted(final String newPrimary, final String[] others)
         {
-            final KeyRecord next = new KeyRecord(new KeyMeta(version, size, writeMode, consistency, expiresAtMs,
-                newPrimary));
+            final KeyMeta meta = meta();
+            final KeyRecord next = new KeyRecord(new KeyMeta(version, meta.size(), meta.writeMode(),
+                meta.consistency(), expiresAtMs, newPrimary));
             next.copies = others;
             return next;
         }
