@@ -121,6 +121,7 @@ public final class LocalMetadataOwner implements MetadataOwner
      */
     private final ConcurrentHashMap<String, Deleted> deleted = new ConcurrentHashMap<>();
     private final DelayQueue<Expiry> expiries = new DelayQueue<>();
+    private final RetirementOrder order = new RetirementOrder();
     private final CopyHolders holders;
     private final Thread expiryThread;
     private volatile boolean closed;
@@ -139,6 +140,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         final long now = System.currentTimeMillis();
         final KeyRecord[] previous = new KeyRecord[1];
         final PublishResult[] result = new PublishResult[1];
+        final RetirementOrder.Turn[] turn = new RetirementOrder.Turn[1];
         final KeyRecord fresh = new KeyRecord(meta);
         records.compute(key, (k, current) ->
         {
@@ -155,6 +157,7 @@ public final class LocalMetadataOwner implements MetadataOwner
             }
             previous[0] = current;
             result[0] = live ? PublishResult.PUBLISHED : PublishResult.CREATED;
+            turn[0] = order.enter(k);
             return fresh;
         });
         if (result[0] == PublishResult.KEPT_EXISTING || result[0] == PublishResult.OUTDATED)
@@ -162,22 +165,36 @@ public final class LocalMetadataOwner implements MetadataOwner
             return result[0];
         }
         final KeyRecord old = previous[0];
-        if (old != null)
+        final Removal why = result[0] == PublishResult.CREATED ? Removal.EXPIRED : Removal.REPLACED;
+        if (meta.consistency() == ConsistencyType.PRAM)
         {
-            final Removal why = result[0] == PublishResult.CREATED ? Removal.EXPIRED : Removal.REPLACED;
-            if (meta.consistency() == ConsistencyType.PRAM)
-            {
-                // PRAM: the writer is answered first; a reader elsewhere may see the old version until this lands
-                Thread.ofVirtual().name("ds4j-retire").start(() -> retireAll(key, old, meta.primary(), why));
-            }
-            else
-            {
-                retireAll(key, old, meta.primary(), why);
-            }
+            // PRAM: the writer is answered first; a reader elsewhere may see the old version until this lands
+            Thread.ofVirtual().name("ds4j-retire").start(() -> retireInTurn(key, old, meta.primary(), why, turn[0]));
+        }
+        else
+        {
+            retireInTurn(key, old, meta.primary(), why, turn[0]);
         }
         schedule(key, fresh);
         wake(key);
         return result[0];
+    }
+
+    /** Retires {@code old}'s copies (if any), then waits for the key's earlier retirements (RetirementOrder). */
+    private void retireInTurn(final String key, final KeyRecord old, final String except, final Removal why,
+        final RetirementOrder.Turn turn)
+    {
+        try
+        {
+            if (old != null)
+            {
+                retireAll(key, old, except, why);
+            }
+        }
+        finally
+        {
+            turn.finish();
+        }
     }
 
     /** Tells every holder of {@code old} but {@code except} (the writer, whose new copy replaces its old one). */
@@ -376,26 +393,37 @@ public final class LocalMetadataOwner implements MetadataOwner
     @Override
     public boolean delete(final String key)
     {
-        final KeyRecord removed = records.remove(key);
-        if (removed == null)
+        final KeyRecord[] removed = new KeyRecord[1];
+        final RetirementOrder.Turn[] turn = new RetirementOrder.Turn[1];
+        records.computeIfPresent(key, (k, record) ->
         {
+            removed[0] = record;
+            turn[0] = order.enter(k);
+            return null;
+        });
+        if (removed[0] == null)
+        {
+            // an earlier delete or expiry may still be retiring copies: "not found" is not answered before it is done
+            order.awaitPending(key);
             return false;
         }
-        rememberDeleted(key, removed.version);
+        rememberDeleted(key, removed[0].version);
         refs.remove(key);
-        retireAll(key, removed, null, Removal.DELETED);
-        return !removed.isExpired(System.currentTimeMillis());
+        retireInTurn(key, removed[0], null, Removal.DELETED, turn[0]);
+        return !removed[0].isExpired(System.currentTimeMillis());
     }
 
     @Override
     public void dropped(final String key, final long version, final String holder)
     {
         final KeyRecord[] removed = new KeyRecord[1];
+        final RetirementOrder.Turn[] turn = new RetirementOrder.Turn[1];
         records.computeIfPresent(key, (k, record) ->
         {
             if (record.version == version && record.primary.equals(holder))
             {
                 removed[0] = record;
+                turn[0] = order.enter(k);
                 return null;
             }
             return record;
@@ -403,7 +431,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         if (removed[0] != null)
         {
             refs.remove(key);
-            retireAll(key, removed[0], holder, Removal.DROPPED);
+            retireInTurn(key, removed[0], holder, Removal.DROPPED, turn[0]);
         }
     }
 
@@ -536,6 +564,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         final boolean[] stale = new boolean[1];
         final KeyRecord[] replaced = new KeyRecord[1];
         final KeyRecord[] adopted = new KeyRecord[1];
+        final RetirementOrder.Turn[] turn = new RetirementOrder.Turn[1];
         records.compute(handover.key(), (k, current) ->
         {
             if (current != null && current.version > meta.version())
@@ -556,6 +585,7 @@ public final class LocalMetadataOwner implements MetadataOwner
                 return current;
             }
             replaced[0] = current;
+            turn[0] = order.enter(k);
             final KeyRecord fresh = new KeyRecord(new KeyMeta(meta.version(), meta.size(), meta.writeMode(),
                 meta.consistency(), meta.expiresAtMs(), primary));
             fresh.copies = replicas.length == 0 ? NO_COPIES : replicas;
@@ -568,9 +598,9 @@ public final class LocalMetadataOwner implements MetadataOwner
             retireHandedOver(handover, Removal.REPLACED);
             return false;
         }
-        if (replaced[0] != null)
+        if (turn[0] != null)
         {
-            retireAll(handover.key(), replaced[0], primary, Removal.REPLACED);
+            retireInTurn(handover.key(), replaced[0], primary, Removal.REPLACED, turn[0]);
         }
         if (adopted[0] != null)
         {
@@ -585,18 +615,20 @@ public final class LocalMetadataOwner implements MetadataOwner
     {
         rememberDeleted(key, version);
         final KeyRecord[] removed = new KeyRecord[1];
+        final RetirementOrder.Turn[] turn = new RetirementOrder.Turn[1];
         records.computeIfPresent(key, (k, record) ->
         {
             if (record.version <= version)
             {
                 removed[0] = record;
+                turn[0] = order.enter(k);
                 return null;
             }
             return record;
         });
         if (removed[0] != null)
         {
-            retireAll(key, removed[0], null, Removal.DELETED);
+            retireInTurn(key, removed[0], null, Removal.DELETED, turn[0]);
         }
     }
 
@@ -742,10 +774,20 @@ public final class LocalMetadataOwner implements MetadataOwner
             {
                 final Expiry due = expiries.take();
                 // a later expire() or overwrite made this record stale: only the record still current acts
-                if (due.record.expiresAtMs == due.atMs && records.remove(due.key, due.record))
+                final RetirementOrder.Turn[] turn = new RetirementOrder.Turn[1];
+                records.computeIfPresent(due.key, (k, record) ->
+                {
+                    if (record != due.record || record.expiresAtMs != due.atMs)
+                    {
+                        return record;
+                    }
+                    turn[0] = order.enter(k);
+                    return null;
+                });
+                if (turn[0] != null)
                 {
                     refs.remove(due.key);
-                    retireAll(due.key, due.record, null, Removal.EXPIRED);
+                    retireInTurn(due.key, due.record, null, Removal.EXPIRED, turn[0]);
                     LOG.debug("key {} expired", due.key);
                 }
             }

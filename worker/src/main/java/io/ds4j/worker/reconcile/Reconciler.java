@@ -237,6 +237,12 @@ public final class Reconciler implements AutoCloseable
                 tellReconciled(peer, now.fingerprint(), 0);
             }
         }
+        if (!member)
+        {
+            // leaving: no owner knows this worker's copies any more, so none would be retired on an overwrite; its
+            // clients, until they are disconnected, read through the owners instead
+            discardAll();
+        }
         inRing = member;
         LOG.info("{}: ring changed ({} workers, {} gone): handed over {} records, reported {} copies, {} keys lost "
             + "with the gone workers, in {} ms", self, now.workers().size(), gone, handed, reported, lost,
