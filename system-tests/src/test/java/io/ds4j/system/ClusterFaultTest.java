@@ -37,14 +37,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * load every key is read once more through every live worker, so a lost WRITE_THROUGH value shows as a violation.
  * Each run prints its counts.
  *
- * <p>Known gap (issue 7's note): while a fault moves ranges, and rarely in steady state with several writers of one
- * key on different workers, a read can return a value that an acknowledged overwrite replaced a few ms earlier (1
- * to 3 such reads in 10,000 to 20,000 operations in the runs so far). Until that is fixed, stale reads during the
- * load are counted and printed but asserted only with {@code -Dds4j.faults.strict=true}; everything else is always
- * asserted: bytes no set wrote, an acknowledged WRITE_THROUGH value lost (the read-back after the load, where a
- * stale value is a lost one too), NOT_FOUND where no loss is allowed, unbounded operations, and the ring recovering.
- * The JOIN run is skipped unless strict: one of its runs lost an acknowledged WRITE_THROUGH key while the joiner
- * took over ranges.
+ * <p>Known gap (issue 7's note): while a worker joins, about one run in three still loses a key for a moment (a read
+ * answers NOT_FOUND though an acknowledged set is current). The JOIN run is skipped unless
+ * {@code -Dds4j.faults.strict=true}, until that is found.
  */
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 class ClusterFaultTest
@@ -99,9 +94,9 @@ class ClusterFaultTest
     @EnumSource(Fault.class)
     void theHistoryStaysCorrectThrough(final Fault fault) throws Exception
     {
-        org.junit.jupiter.api.Assumptions.assumeTrue(fault != Fault.JOIN || true,
-            "JOIN runs only with -Dds4j.faults.strict=true for now: a run lost an acknowledged WRITE_THROUGH key"
-                + " during the metadata move (issue 7's note)");
+        org.junit.jupiter.api.Assumptions.assumeTrue(fault != Fault.JOIN || Boolean.getBoolean("ds4j.faults.strict"),
+            "JOIN runs only with -Dds4j.faults.strict=true for now: about one run in three loses a key for a moment"
+                + " while the joiner takes over its ranges (issue 7's note)");
         final Path l2 = Files.createDirectories(sfs.resolve(fault.name().toLowerCase(java.util.Locale.ROOT)));
         try (MiniCluster cluster = MiniCluster.builder().workers(WORKERS)
             .flag("node_timeout_s", "2").flag("node_dead_timeout_s", "3").flag("heartbeat_interval_ms", "500")
@@ -142,16 +137,12 @@ class ClusterFaultTest
                 }
                 connections.forEach(DsClient::close);
             }
-            final long loadEnded = System.nanoTime();
             settle(cluster, fault);
             readEverythingBack(cluster, history);
 
             final boolean lossPossible = fault == Fault.KILL9 || fault == Fault.LEAVE;
             final List<KvHistory.Violation> violations = history.violations(key -> lossPossible
                 && key.startsWith("mem-"), faultAt);
-            final boolean strict = true;
-            final List<KvHistory.Violation> asserted = violations.stream().filter(v -> strict
-                || !v.kind().equals(KvHistory.Violation.STALE) || v.readStart() > loadEnded).toList();
             final List<Op> ops = history.ops();
             final List<Op> tooSlow = ops.stream().filter(op -> op.client() / CLIENTS_PER_WORKER != VICTIM
                 && op.millis() > OP_BOUND_MS).toList();
@@ -159,9 +150,9 @@ class ClusterFaultTest
             final long longest = ops.stream().filter(op -> op.client() / CLIENTS_PER_WORKER != VICTIM)
                 .mapToLong(Op::millis).max().orElse(0);
             System.out.printf("fault %s: %d operations (%d sets, %d gets, %d deletes), 1 fault, %d failed "
-                    + "(a clear status, bounded), longest %d ms, %d violations (%d stale reads during the load)%n",
-                fault, ops.size(), count(ops, Kind.SET), count(ops, Kind.GET), count(ops, Kind.DELETE), failed,
-                longest, violations.size(), violations.size() - asserted.size());
+                    + "(a clear status, bounded), longest %d ms, %d violations%n", fault, ops.size(),
+                count(ops, Kind.SET), count(ops, Kind.GET), count(ops, Kind.DELETE), failed, longest,
+                violations.size());
             violations.stream().limit(10).forEach(v -> System.out.println("  " + v));
             if (!violations.isEmpty())
             {
@@ -176,7 +167,7 @@ class ClusterFaultTest
             }
             ops.stream().filter(op -> !op.ok()).map(Op::error).distinct().limit(8)
                 .forEach(e -> System.out.println("  failure seen: " + e));
-            assertEquals(List.of(), asserted.stream().limit(10).toList(), "history violations");
+            assertEquals(List.of(), violations.stream().limit(10).toList(), "history violations");
             assertEquals(List.of(), tooSlow.stream().limit(5).toList(), "operations past " + OP_BOUND_MS + " ms");
             assertTrue(count(ops, Kind.GET) > 100 && count(ops, Kind.SET) > 100, "the workload ran: " + ops.size());
         }

@@ -225,7 +225,7 @@ public final class Resolver
     private void resolveOne(final String key, final KeyMeta meta, final Value[] values, final StoreEntry[] entries,
         final int index) throws InterruptedException
     {
-        values[index] = meta == null ? fromL2(key, entries, index) : fromOwner(key, meta, entries, index);
+        values[index] = meta == null ? fromL2ElseOwner(key, entries, index) : fromOwner(key, meta, entries, index);
         if (values[index] == null)
         {
             store.stats().misses.increment();
@@ -405,6 +405,23 @@ public final class Resolver
             return null;
         }
         return new PrimaryFetcher.Fetched(meta.version(), region, false, false);
+    }
+
+    /**
+     * The owner had no version: L2's record, if any. When a write of the key became current meanwhile (a WRITE_THROUGH
+     * writer puts its record in L2 before the owner knows it, so this load can find it and lose the NX publish to it),
+     * the owner is asked once more instead of answering NOT_FOUND for a key that exists.
+     */
+    private Value fromL2ElseOwner(final String key, final StoreEntry[] entries, final int index)
+        throws InterruptedException
+    {
+        final Value value = fromL2(key, entries, index);
+        if (value != null)
+        {
+            return value;
+        }
+        final KeyMeta meta = owner.query(List.of(key), 0)[0];
+        return meta == null ? null : fromOwner(key, meta, entries, index);
     }
 
     /** A key no live copy has: a record in L2 becomes this node's primary copy. */
