@@ -102,7 +102,8 @@ public final class Worker implements AutoCloseable
             peers = new PeerClients(self, store, PEER_CONNECTIONS, PEER_RPC_TIMEOUT_MS);
             data = new DataPlane(self, store, holders ->
             {
-                localOwner[0] = new OwnershipGuard(self, () -> ring, new LocalMetadataOwner(holders));
+                localOwner[0] = new OwnershipGuard(self, () -> ring, new LocalMetadataOwner(holders),
+                    JOIN_TIMEOUT.toMillis() + OwnershipGuard.GATE_WAIT_MS);
                 return new RoutingOwner(self, () -> ring, localOwner[0], peers);
             }, peers, config.enableDataReplication(), plane -> new PeerCopyHolders(self, plane, peers));
         }

@@ -150,7 +150,10 @@ public final class LocalMetadataOwner implements MetadataOwner
                 result[0] = PublishResult.KEPT_EXISTING;
                 return current;
             }
-            if (current != null && current.version >= meta.version() || deletedSince(k, meta.version(), now))
+            // a deletion a moment ago refuses only what could bring its version back: an NX load of an L2 record
+            // (a plain write is new data, whatever the writer's clock says)
+            if (current != null && current.version >= meta.version()
+                || existence == ExistenceOpt.NX && deletedSince(k, meta.version(), now))
             {
                 result[0] = PublishResult.OUTDATED;
                 return current;

@@ -47,15 +47,27 @@ public final class OwnershipGuard implements MetadataOwner
     private final Supplier<HashRing> ring;
     private final LocalMetadataOwner local;
     private final Object lock = new Object();
-    /** The last RECONCILED of each peer. */
-    private final Map<String, ReconciledCodec.Request> lastReport = new ConcurrentHashMap<>();
+    /**
+     * The recent RECONCILEDs of each peer, newest last: a peer's reports may arrive out of order (it has several
+     * connections), so a gate opened later looks at all of them, not only the last.
+     */
+    private final Map<String, java.util.Deque<ReconciledCodec.Request>> reports = new ConcurrentHashMap<>();
+    private static final int REPORTS_KEPT = 8;
     private volatile Gate gate;
 
-    public OwnershipGuard(final String self, final Supplier<HashRing> ring, final LocalMetadataOwner local)
+    /**
+     * Starts closed: from the moment the worker is in the ring record, peers route calls here, and until the peers
+     * have reported what they hold of its keys ({@link Reconciler#awaitStartReports}) it must not answer any. The
+     * first {@link #hold} replaces this gate; {@code startTimeoutMs} only bounds a start that never gets there.
+     */
+    public OwnershipGuard(final String self, final Supplier<HashRing> ring, final LocalMetadataOwner local,
+        final long startTimeoutMs)
     {
         this.self = self;
         this.ring = ring;
         this.local = local;
+        this.gate = new Gate(null, report -> false, ConcurrentHashMap.newKeySet(),
+            System.nanoTime() + startTimeoutMs * 1_000_000L, "starting");
     }
 
     public LocalMetadataOwner local()
@@ -76,8 +88,8 @@ public final class OwnershipGuard implements MetadataOwner
             final Set<String> waiting = ConcurrentHashMap.newKeySet();
             for (final String peer : peers)
             {
-                final ReconciledCodec.Request last = lastReport.get(peer);
-                if (last == null || !satisfies.test(last))
+                final java.util.Deque<ReconciledCodec.Request> recent = reports.get(peer);
+                if (recent == null || recent.stream().noneMatch(satisfies))
                 {
                     waiting.add(peer);
                 }
@@ -98,9 +110,15 @@ public final class OwnershipGuard implements MetadataOwner
     /** A peer's RECONCILED arrived. */
     public void reconciled(final ReconciledCodec.Request report)
     {
-        lastReport.put(report.sender(), report);
         synchronized (lock)
         {
+            final java.util.Deque<ReconciledCodec.Request> recent = reports.computeIfAbsent(report.sender(),
+                peer -> new java.util.ArrayDeque<>());
+            recent.addLast(report);
+            if (recent.size() > REPORTS_KEPT)
+            {
+                recent.removeFirst();
+            }
             final Gate open = gate;
             if (open != null && open.satisfies.test(report) && open.waitingFor.remove(report.sender())
                 && open.waitingFor.isEmpty())
@@ -150,14 +168,16 @@ public final class OwnershipGuard implements MetadataOwner
 
     private void admit(final String key)
     {
+        // held first, then checked: the ring may have changed while the call waited
+        Gate open = gate;
+        while (open != null && open.covers(key, self))
+        {
+            await(open);
+            open = gate;
+        }
         if (!ring.get().ownerOf(key).equals(self))
         {
             throw new DsException(StatusCode.NOT_OWNER, self + " does not own " + key + " on its ring");
-        }
-        final Gate open = gate;
-        if (open != null && open.covers(key, self))
-        {
-            await(open);
         }
     }
 
