@@ -47,6 +47,30 @@ public record WorkerConfig(
     Path healthCheckPath,
     Path readyCheckPath)
 {
+    /** Every field as the record would print it, except the etcd password: a config that reaches a log keeps it. */
+    @Override
+    public String toString()
+    {
+        final StringBuilder out = new StringBuilder("WorkerConfig[");
+        final java.lang.reflect.RecordComponent[] components = WorkerConfig.class.getRecordComponents();
+        for (int i = 0; i < components.length; i++)
+        {
+            final String name = components[i].getName();
+            final Object value;
+            try
+            {
+                value = components[i].getAccessor().invoke(this);
+            }
+            catch (final ReflectiveOperationException e)
+            {
+                throw new IllegalStateException(e);
+            }
+            out.append(i == 0 ? "" : ", ").append(name).append('=')
+                .append(name.equals("etcdPassword") && !etcdPassword.isEmpty() ? "****" : value);
+        }
+        return out.append(']').toString();
+    }
+
     public static WorkerConfig from(final Map<String, String> flags)
     {
         final HostPort address = HostPort.parse(flags.get("worker_address"));

@@ -90,6 +90,9 @@ class WorkerFlagsTest
         final WorkerConfig custom = WorkerConfig.from(flags);
         assertEquals(5, custom.nodeTimeoutS());
         assertEquals("pw", custom.etcdPassword());
+        assertTrue(custom.toString().contains("etcdPassword=****") && !custom.toString().contains("=pw"),
+            "the password stays out of the printed config: " + custom);
+        assertTrue(custom.toString().contains("etcdUsername=root"), custom.toString());
         assertEquals(false, custom.enableRedirect());
         flags.put("cluster_name", "a b");
         assertThrows(IllegalArgumentException.class, () -> WorkerConfig.from(flags));
