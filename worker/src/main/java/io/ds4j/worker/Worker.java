@@ -67,7 +67,7 @@ public final class Worker implements AutoCloseable
     private final long generation;
     private volatile HashRing ring;
     private final Object ringLock = new Object();
-    private ClusterMembership membership;
+    private volatile ClusterMembership membership;
     private Reconciler reconciler;
     private DeadWorkerSweeper sweeper;
     private PeerClients peers;
@@ -147,12 +147,10 @@ public final class Worker implements AutoCloseable
     private void joinCluster(final String self, final OwnershipGuard owner) throws IOException
     {
         final EtcdSettings etcd = EtcdSettings.from(config);
-        final ClusterMembership[] joined = new ClusterMembership[1];
-        reconciler = new Reconciler(self, data, owner, peers, () -> joined[0] == null ? java.util.Map.of()
-            : joined[0].members());
+        reconciler = new Reconciler(self, data, owner, peers, () -> membership == null ? java.util.Map.of()
+            : membership.members());
         membership = ClusterMembership.join(etcd, self, config.nodeTimeoutS(), config.heartbeatIntervalMs(),
             JOIN_TIMEOUT, reconciler::memberChanged);
-        joined[0] = membership;
         membership.addReRegisterListener(reconciler::reRegistered);
         ring = membership.ring();
         reconciler.start(ring);

@@ -191,8 +191,9 @@ public final class ClusterMembership implements AutoCloseable
     }
 
     /**
-     * {@link #join(EtcdSettings, String, int, int, Duration)}, with a {@link #addMemberListener member listener} in
-     * place before the membership watch starts, so no row written after it is missed.
+     * {@link #join(EtcdSettings, String, int, int, Duration)}, with a member listener in place before the membership
+     * watch starts, so no row written after it is missed: it is told every membership row written (address, value),
+     * in order, on the listeners' thread; a new start time in the value means the worker started again.
      */
     public static ClusterMembership join(final EtcdSettings etcd, final String selfAddress, final int nodeTimeoutS,
         final int heartbeatIntervalMs, final Duration startTimeout, final BiConsumer<String, String> memberListener)
@@ -347,15 +348,6 @@ public final class ClusterMembership implements AutoCloseable
     public boolean etcdHealthy()
     {
         return !closed && trouble == null && !membersWatchNeeded && membersWatcher != null;
-    }
-
-    /**
-     * Tells {@code listener} about every membership row written after it was added (address, value), in order, on
-     * the listeners' thread: a new start time in the value means the worker started again.
-     */
-    public void addMemberListener(final BiConsumer<String, String> listener)
-    {
-        memberListeners.add(listener);
     }
 
     /**

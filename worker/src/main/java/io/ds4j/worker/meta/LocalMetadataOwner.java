@@ -37,12 +37,6 @@ public final class LocalMetadataOwner implements MetadataOwner
 {
     private static final Logger LOG = LoggerFactory.getLogger(LocalMetadataOwner.class);
     private static final String[] NO_COPIES = new String[0];
-    private static final long DELETED_MEMORY_MS = 5_000;
-    private static final int DELETED_PURGE_AT = 4_096;
-
-    private record Deleted(long version, long atMs)
-    {
-    }
 
     /**
      * The owner's record of a key: its current version and where its copies are. Kept small, one per key: the write
@@ -114,12 +108,7 @@ public final class LocalMetadataOwner implements MetadataOwner
     /** Global references per key and holder; independent of the record (a reference may come first). */
     private final ConcurrentHashMap<String, Map<String, Long>> refs = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, List<Waiter>> waiters = new ConcurrentHashMap<>();
-    /**
-     * The version each key had when it was deleted, for {@link #DELETED_MEMORY_MS}: a reader that found the key in
-     * L2 just before the delete removed it there, or a holder reporting a copy the delete has not reached yet,
-     * would otherwise bring that version back after the delete was acknowledged.
-     */
-    private final ConcurrentHashMap<String, Deleted> deleted = new ConcurrentHashMap<>();
+    private final RecentDeletions deleted = new RecentDeletions();
     private final DelayQueue<Expiry> expiries = new DelayQueue<>();
     private final RetirementOrder order = new RetirementOrder();
     private final CopyHolders holders;
@@ -153,7 +142,7 @@ public final class LocalMetadataOwner implements MetadataOwner
             // a deletion a moment ago refuses only what could bring its version back: an NX load of an L2 record
             // (a plain write is new data, whatever the writer's clock says)
             if (current != null && current.version >= meta.version()
-                || existence == ExistenceOpt.NX && deletedSince(k, meta.version(), now))
+                || existence == ExistenceOpt.NX && deleted.covers(k, meta.version(), now))
             {
                 result[0] = PublishResult.OUTDATED;
                 return current;
@@ -376,23 +365,6 @@ public final class LocalMetadataOwner implements MetadataOwner
         });
     }
 
-    /** Whether {@code version} of the key was deleted (or is older than a deleted one) a moment ago. */
-    private boolean deletedSince(final String key, final long version, final long nowMs)
-    {
-        final Deleted gone = deleted.get(key);
-        return gone != null && gone.version >= version && nowMs - gone.atMs < DELETED_MEMORY_MS;
-    }
-
-    private void rememberDeleted(final String key, final long version)
-    {
-        final long now = System.currentTimeMillis();
-        deleted.merge(key, new Deleted(version, now), (old, fresh) -> old.version >= fresh.version ? old : fresh);
-        if (deleted.size() > DELETED_PURGE_AT)
-        {
-            deleted.values().removeIf(gone -> now - gone.atMs >= DELETED_MEMORY_MS);
-        }
-    }
-
     @Override
     public boolean delete(final String key)
     {
@@ -410,7 +382,7 @@ public final class LocalMetadataOwner implements MetadataOwner
             order.awaitPending(key);
             return false;
         }
-        rememberDeleted(key, removed[0].version);
+        deleted.remember(key, removed[0].version);
         refs.remove(key);
         retireInTurn(key, removed[0], null, Removal.DELETED, turn[0]);
         return !removed[0].isExpired(System.currentTimeMillis());
@@ -555,7 +527,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         {
             return false;
         }
-        if (meta.isExpired(now) || deletedSince(handover.key(), meta.version(), now))
+        if (meta.isExpired(now) || deleted.covers(handover.key(), meta.version(), now))
         {
             retireHandedOver(handover, Removal.DELETED);
             return false;
@@ -616,7 +588,7 @@ public final class LocalMetadataOwner implements MetadataOwner
     /** The old owner deleted the key a moment ago: a version reported here meanwhile that is not newer goes. */
     private void adoptDeletion(final String key, final long version)
     {
-        rememberDeleted(key, version);
+        deleted.remember(key, version);
         final KeyRecord[] removed = new KeyRecord[1];
         final RetirementOrder.Turn[] turn = new RetirementOrder.Turn[1];
         records.computeIfPresent(key, (k, record) ->
@@ -697,14 +669,7 @@ public final class LocalMetadataOwner implements MetadataOwner
                 }
             }
         }
-        for (final Map.Entry<String, Deleted> gone : deleted.entrySet())
-        {
-            if (!mine.test(gone.getKey()) && deleted.remove(gone.getKey(), gone.getValue())
-                && now - gone.getValue().atMs < DELETED_MEMORY_MS)
-            {
-                leaving.add(new KeyHandover(gone.getKey(), null, List.of(), Map.of(), gone.getValue().version));
-            }
-        }
+        deleted.handOver(mine, now, leaving::add);
         for (final String key : waiters.keySet())
         {
             if (!mine.test(key))

@@ -219,16 +219,11 @@ public final class Reconciler implements AutoCloseable
         int reported = 0;
         if (member)
         {
-            final List<KeyHandover> reports = new ArrayList<>();
-            data.copies().forEach(entry ->
+            reported = reportCopies(entry ->
             {
                 final String oldOwner = before.ownerOf(entry.key());
-                if (!oldOwner.equals(now.ownerOf(entry.key())) || gone.contains(oldOwner))
-                {
-                    reports.add(report(entry));
-                }
+                return !oldOwner.equals(now.ownerOf(entry.key())) || gone.contains(oldOwner);
             });
-            reported = send(reports);
         }
         for (final String peer : now.workers())
         {
@@ -317,15 +312,7 @@ public final class Reconciler implements AutoCloseable
         final HashRing ring = last;
         if (ring != null && ring.workers().contains(address))
         {
-            final List<KeyHandover> reports = new ArrayList<>();
-            data.copies().forEach(entry ->
-            {
-                if (ring.ownerOf(entry.key()).equals(address))
-                {
-                    reports.add(report(entry));
-                }
-            });
-            reported = send(reports);
+            reported = reportCopies(entry -> ring.ownerOf(entry.key()).equals(address));
         }
         tellReconciled(address, ring == null ? 0 : ring.fingerprint(), started);
         if (previous != null)
@@ -359,6 +346,20 @@ public final class Reconciler implements AutoCloseable
         send(primaries);
         LOG.info("{}: registered again after losing its membership: dropped {} replicas, checked {} primaries with "
             + "their owners", self, replicas.size(), before);
+    }
+
+    /** Reports the copies held here that {@code which} picks to their owners; returns how many went. */
+    private int reportCopies(final Predicate<StoreEntry> which)
+    {
+        final List<KeyHandover> reports = new ArrayList<>();
+        data.copies().forEach(entry ->
+        {
+            if (which.test(entry))
+            {
+                reports.add(report(entry));
+            }
+        });
+        return send(reports);
     }
 
     private KeyHandover report(final StoreEntry entry)
