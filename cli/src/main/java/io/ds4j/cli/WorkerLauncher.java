@@ -403,7 +403,8 @@ public final class WorkerLauncher
         }
     }
 
-    private static List<String> arguments(final ProcessHandle handle)
+    /** A process's whole command line, program first; empty when it cannot be read. */
+    public static List<String> arguments(final ProcessHandle handle)
     {
         // /proc/<pid>/cmdline has every argument, NUL-separated; ProcessHandle.Info gives none (or a line cut at
         // 4096 characters) for a command line as long as a worker's class path makes it

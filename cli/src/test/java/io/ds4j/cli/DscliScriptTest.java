@@ -140,7 +140,7 @@ class DscliScriptTest
         assertEquals(pid, WorkerLauncher.findWorker(address).map(ProcessHandle::pid).orElse(-1L));
         assertTrue(Files.exists(workDir.resolve("datasystem/probe/ready")), "./ paths resolve against -d");
         assertTrue(Files.exists(workDir.resolve("datasystem/logs/worker.out")));
-        final List<String> arguments = List.of(worker.info().arguments().orElse(new String[0]));
+        final List<String> arguments = WorkerLauncher.arguments(worker);
         assertTrue(arguments.contains("--shared_memory_size_mb=64"), arguments.toString());
 
         final Result again = dscli("start", "-d", workDir.toString(), "-w", "--worker_address", address,
