@@ -28,9 +28,33 @@ final class StopCommand implements Callable<Integer>
     @ArgGroup(exclusive = true)
     private Target target;
 
-    @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", defaultValue = "180",
-        description = "Seconds to wait after SIGTERM before SIGKILL. Default: ${DEFAULT-VALUE}.")
+    @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", defaultValue = "-1",
+        description = "Seconds to wait after SIGTERM before SIGKILL. Default: as upstream, 180 + the worker's"
+            + " shared_memory_size_mb / data_migrate_rate_limit_mb (the time a lossless exit may need to move its"
+            + " memory to the other workers).")
     private int timeoutSeconds;
+
+    private static long sizeOf(final Path file)
+    {
+        try
+        {
+            return java.nio.file.Files.size(file);
+        }
+        catch (final java.io.IOException e)
+        {
+            return 0;
+        }
+    }
+
+    /** The upstream's wait: 180 s plus the time to move the whole pool at the migration rate limit. */
+    static int defaultTimeoutSeconds(final List<String> workerArguments)
+    {
+        final long poolMb = WorkerLauncher.flagOf(workerArguments, "shared_memory_size_mb").map(Long::parseLong)
+            .orElse(Long.parseLong(WorkerFlags.find("shared_memory_size_mb").defaultValue()));
+        final long rateMb = WorkerLauncher.flagOf(workerArguments, "data_migrate_rate_limit_mb").map(Long::parseLong)
+            .orElse(Long.parseLong(WorkerFlags.find("data_migrate_rate_limit_mb").defaultValue()));
+        return (int) Math.min(Integer.MAX_VALUE, 180 + poolMb / Math.max(1, rateMb));
+    }
 
     /** Which worker: by address or by the config file it was started with. */
     static final class Target
@@ -49,7 +73,7 @@ final class StopCommand implements Callable<Integer>
     {
         final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
-        if (timeoutSeconds < 0)
+        if (timeoutSeconds < -1)
         {
             throw new CliException(CliException.USAGE, "--timeout must not be negative, not " + timeoutSeconds);
         }
@@ -85,10 +109,18 @@ final class StopCommand implements Callable<Integer>
         }
         for (final ProcessHandle worker : workers)
         {
-            final boolean clean = WorkerLauncher.stop(worker, Duration.ofSeconds(timeoutSeconds), waited ->
+            final List<String> arguments = WorkerLauncher.arguments(worker);
+            final int timeout = timeoutSeconds >= 0 ? timeoutSeconds : defaultTimeoutSeconds(arguments);
+            final Path log = WorkerLauncher.flagOf(arguments, "log_dir").map(dir -> Path.of(dir, "worker.log"))
+                .orElse(null);
+            final long logOffset = log == null ? 0 : sizeOf(log);
+            final boolean clean = WorkerLauncher.stop(worker, Duration.ofSeconds(timeout), waited ->
             {
-                out.printf("waiting for worker @ %s (PID %d) to exit (%d s of %d s)...%n", address, worker.pid(),
-                    waited.toSeconds(), timeoutSeconds);
+                // a lossless exit logs how far its data move is; show the latest of those lines
+                final String moving = log == null ? "" : WorkerLauncher.lastLineWith(log, logOffset, "lossless exit:")
+                    .map(line -> ": " + line.substring(line.indexOf("lossless exit:"))).orElse("");
+                out.printf("waiting for worker @ %s (PID %d) to exit (%d s of %d s)%s%n", address, worker.pid(),
+                    waited.toSeconds(), timeout, moving.isEmpty() ? "..." : moving);
                 out.flush();
             });
             if (worker.isAlive())
@@ -101,7 +133,7 @@ final class StopCommand implements Callable<Integer>
             if (!clean)
             {
                 out.printf("worker @ %s did not exit within %d s of SIGTERM and was killed (SIGKILL); its shared"
-                    + " memory files may remain in /dev/shm until the next start%n", address, timeoutSeconds);
+                    + " memory files may remain in /dev/shm until the next start%n", address, timeout);
             }
             out.printf("[  OK  ] Stop worker service @ %s success, PID: %d%n", address, worker.pid());
             out.flush();

@@ -403,6 +403,28 @@ public final class WorkerLauncher
         }
     }
 
+    /** The value a worker was started with for {@code flag} ({@code --flag=value} on its command line), if any. */
+    public static Optional<String> flagOf(final List<String> arguments, final String flag)
+    {
+        final String prefix = "--" + flag + "=";
+        return arguments.stream().filter(argument -> argument.startsWith(prefix))
+            .map(argument -> argument.substring(prefix.length())).reduce((first, last) -> last);
+    }
+
+    /** The last line written to a log after {@code offset} that contains {@code marker} (among its last 64 KiB). */
+    public static Optional<String> lastLineWith(final Path log, final long offset, final String marker)
+    {
+        final List<String> lines = readFrom(log, offset);
+        for (int i = lines.size() - 1; i >= 0; i--)
+        {
+            if (lines.get(i).contains(marker))
+            {
+                return Optional.of(lines.get(i));
+            }
+        }
+        return Optional.empty();
+    }
+
     /** A process's whole command line, program first; empty when it cannot be read. */
     public static List<String> arguments(final ProcessHandle handle)
     {

@@ -59,7 +59,9 @@ class ClusterFaultTest
         /** A fourth worker joins (0.55 split): ranges move to it. */
         JOIN,
         /** Worker 2 stops (SIGTERM): it takes itself out of the ring and hands its records over. */
-        LEAVE
+        LEAVE,
+        /** The same with enable_lossless_data_exit_mode: its cache-only values move first, so none is lost. */
+        LEAVE_LOSSLESS
     }
 
     private static final int WORKERS = 3;
@@ -99,7 +101,8 @@ class ClusterFaultTest
         final Path l2 = Files.createDirectories(sfs.resolve(fault.name().toLowerCase(java.util.Locale.ROOT)));
         try (MiniCluster cluster = MiniCluster.builder().workers(WORKERS)
             .flag("node_timeout_s", "2").flag("node_dead_timeout_s", "3").flag("heartbeat_interval_ms", "500")
-            .flag("l2_cache_type", "sfs").flag("sfs_path", l2.toString()).start())
+            .flag("l2_cache_type", "sfs").flag("sfs_path", l2.toString())
+            .flag("enable_lossless_data_exit_mode", Boolean.toString(fault == Fault.LEAVE_LOSSLESS)).start())
         {
             final KvHistory history = new KvHistory();
             final AtomicBoolean running = new AtomicBoolean(true);
@@ -204,7 +207,7 @@ class ClusterFaultTest
                 cluster.etcd().startAgain();
             }
             case JOIN -> cluster.add();
-            case LEAVE -> cluster.stop(VICTIM);
+            case LEAVE, LEAVE_LOSSLESS -> cluster.stop(VICTIM);
         }
     }
 
@@ -213,7 +216,7 @@ class ClusterFaultTest
     {
         final String victim = cluster.worker(VICTIM).address();
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        if (fault == Fault.KILL9 || fault == Fault.LEAVE)
+        if (fault == Fault.KILL9 || fault == Fault.LEAVE || fault == Fault.LEAVE_LOSSLESS)
         {
             while (cluster.ringRecord().contains(victim) && System.nanoTime() < deadline)
             {

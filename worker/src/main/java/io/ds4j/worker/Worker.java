@@ -11,6 +11,7 @@ import io.ds4j.worker.peer.PeerClients;
 import io.ds4j.worker.peer.PeerCopyHolders;
 import io.ds4j.worker.peer.PeerService;
 import io.ds4j.worker.peer.RoutingOwner;
+import io.ds4j.worker.reconcile.DataMigrator;
 import io.ds4j.worker.reconcile.OwnershipGuard;
 import io.ds4j.worker.reconcile.Reconciler;
 import io.ds4j.worker.kv.KvService;
@@ -339,6 +340,10 @@ public final class Worker implements AutoCloseable
      */
     private void leaveCluster()
     {
+        if (config.enableLosslessDataExitMode())
+        {
+            migrateData();
+        }
         sweeper.close();
         reconciler.leaving();
         try
@@ -353,6 +358,26 @@ public final class Worker implements AutoCloseable
         }
         membership.close();
         reconciler.close();
+    }
+
+    /** A lossless exit: writes here are refused from now on, and what only this worker holds moves to the others. */
+    private void migrateData()
+    {
+        try
+        {
+            if (!data.publisher().refuseWrites("worker " + config.workerAddress() + " is leaving the cluster; write "
+                + "through another worker", LEAVE_TIMEOUT))
+            {
+                LOG.warn("lossless exit: writes under way did not finish within {}; moving what is here", LEAVE_TIMEOUT);
+            }
+            new DataMigrator(config.workerAddress().toString(), data, peers, () -> ring,
+                config.dataMigrateRateLimitMb()).migrate();
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+            LOG.warn("lossless exit interrupted; leaving with what was not moved yet");
+        }
     }
 
     private static void deleteQuietly(final Path file)

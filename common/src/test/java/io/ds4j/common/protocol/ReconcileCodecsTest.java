@@ -4,6 +4,8 @@ import io.ds4j.common.ConsistencyType;
 import io.ds4j.common.KeyHandover;
 import io.ds4j.common.KeyMeta;
 import io.ds4j.common.WriteMode;
+import io.ds4j.common.StatusCode;
+import io.ds4j.common.protocol.peer.MigrateDataCodec;
 import io.ds4j.common.protocol.peer.OwnerAdoptCodec;
 import io.ds4j.common.protocol.peer.PeerMessageType;
 import io.ds4j.common.protocol.peer.ReconciledCodec;
@@ -21,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** OWNER_ADOPT and RECONCILED (docs/protocol.md 13.8): round trips and what a bad body gets. */
+/** OWNER_ADOPT, RECONCILED and MIGRATE_DATA (docs/protocol.md 13.8, 13.9): round trips and what a bad body gets. */
 class ReconcileCodecsTest
 {
     @Test
@@ -64,5 +66,28 @@ class ReconcileCodecsTest
         ReconciledCodec.writeRequest(out, "10.0.0.1:1", 0x1234_5678_9abcL, 1_700_000_000_000L);
         assertEquals(new ReconciledCodec.Request("10.0.0.1:1", 0x1234_5678_9abcL, 1_700_000_000_000L),
             ReconciledCodec.readRequest(read(out)));
+    }
+
+    @Test
+    void migrateDataRoundTripsAndRefusesAnEmptyOrOversizedBatch()
+    {
+        final BodyWriter out = request(PeerMessageType.MIGRATE_DATA);
+        MigrateDataCodec.writeRequest(out, "10.0.0.1:1", List.of("a", "b"), new long[] {7, 8});
+        final MigrateDataCodec.Request request = MigrateDataCodec.readRequest(read(out));
+        assertEquals("10.0.0.1:1", request.sender());
+        assertEquals(List.of("a", "b"), request.keys());
+        assertArrayEquals(new long[] {7, 8}, request.versions());
+
+        final BodyWriter answer = reply(PeerMessageType.MIGRATE_DATA);
+        MigrateDataCodec.writeReply(answer, new StatusCode[] {StatusCode.OK, StatusCode.OUT_OF_MEMORY});
+        assertArrayEquals(new StatusCode[] {StatusCode.OK, StatusCode.OUT_OF_MEMORY},
+            MigrateDataCodec.readReply(readReply(answer), 2));
+
+        assertThrows(ProtocolException.class, () -> MigrateDataCodec.readRequest(raw(PeerMessageType.MIGRATE_DATA,
+            o -> o.putString("10.0.0.1:1").putInt(0))));
+        assertThrows(ProtocolException.class, () -> MigrateDataCodec.readRequest(raw(PeerMessageType.MIGRATE_DATA,
+            o -> o.putString("10.0.0.1:1").putInt(MigrateDataCodec.MAX_KEYS + 1))));
+        assertThrows(IllegalArgumentException.class, () -> MigrateDataCodec.writeRequest(request(
+            PeerMessageType.MIGRATE_DATA), "x", List.of(), new long[0]));
     }
 }

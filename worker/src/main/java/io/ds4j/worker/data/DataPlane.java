@@ -58,6 +58,12 @@ public final class DataPlane implements AutoCloseable
                 }
 
                 @Override
+                public void promote(final String holder, final String key, final long version)
+                {
+                    plane.promote(key, version);
+                }
+
+                @Override
                 public void expiryChanged(final String holder, final String key, final long version,
                     final long expiresAtMs)
                 {
@@ -104,6 +110,16 @@ public final class DataPlane implements AutoCloseable
     public void retire(final String key, final long version, final Removal why)
     {
         copies.retire(key, version, why);
+    }
+
+    /** The owner made this node's replica of {@code version} the key's primary copy. */
+    public void promote(final String key, final long version)
+    {
+        final StoreEntry entry = copies.any(key);
+        if (entry != null && entry.version() == version && entry.replica())
+        {
+            entry.promote();
+        }
     }
 
     /** The owner changed the key's TTL: this node's copy of {@code version} expires then (and its L2 record). */

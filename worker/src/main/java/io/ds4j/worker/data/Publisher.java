@@ -15,6 +15,7 @@ import io.ds4j.worker.store.StoredObject;
 import io.ds4j.worker.store.TieredStore;
 
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -34,6 +35,10 @@ public final class Publisher
     private final LocalCopies copies;
     private final MetadataOwner owner;
     private final AtomicLong lastVersion = new AtomicLong();
+    /** Publishes under way, so a lossless exit can wait for the last of them before it scans what is here. */
+    private final AtomicInteger publishing = new AtomicInteger();
+    /** Why writes are refused (SCALE_DOWN), or null while they are accepted. */
+    private volatile String refusal;
 
     Publisher(final String self, final TieredStore store, final LocalCopies copies, final MetadataOwner owner)
     {
@@ -67,6 +72,48 @@ public final class Publisher
      * @throws DsException what L2 answers (IO_ERROR, WRITE_BACK_QUEUE_FULL), or what the owner answers
      */
     public StoreEntry publish(final String key, final StoredObject object, final WriteMode writeMode,
+        final long expiresAtMs, final ExistenceOpt existence, final ConsistencyType consistency,
+        final StoreEntry.Attachment attachment)
+    {
+        publishing.incrementAndGet();
+        try
+        {
+            final String refused = refusal;
+            if (refused != null)
+            {
+                object.release();
+                throw new DsException(StatusCode.SCALE_DOWN, refused);
+            }
+            return publishVersion(key, object, writeMode, expiresAtMs, existence, consistency, attachment);
+        }
+        finally
+        {
+            publishing.decrementAndGet();
+        }
+    }
+
+    /**
+     * From now on every publish is refused with SCALE_DOWN and {@code why} (a lossless exit: what is written here
+     * after its scan would be lost); returns once the publishes already under way finished, or after {@code timeout}.
+     *
+     * @return whether they all finished
+     */
+    public boolean refuseWrites(final String why, final java.time.Duration timeout) throws InterruptedException
+    {
+        refusal = why;
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (publishing.get() > 0)
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                return false;
+            }
+            Thread.sleep(5);
+        }
+        return true;
+    }
+
+    private StoreEntry publishVersion(final String key, final StoredObject object, final WriteMode writeMode,
         final long expiresAtMs, final ExistenceOpt existence, final ConsistencyType consistency,
         final StoreEntry.Attachment attachment)
     {

@@ -242,7 +242,7 @@ public final class Resolver
             return;
         }
         publisher.observe(answer.meta().version());
-        values[index] = keep(key, answer.meta(), answer.fetched(), entries, index);
+        values[index] = keep(key, answer.meta(), answer.fetched(), entries, index, replication);
     }
 
     /** The version the owner named, from this node (a write that just landed) or pulled from its primary. */
@@ -316,7 +316,7 @@ public final class Resolver
                 throw e;
             }
         }
-        return fetched == null ? null : keep(key, meta, fetched, entries, index);
+        return fetched == null ? null : keep(key, meta, fetched, entries, index, replication);
     }
 
     /**
@@ -324,7 +324,7 @@ public final class Resolver
      * replication is on and the owner still calls it current, else served once and freed.
      */
     private Value keep(final String key, final KeyMeta meta, final PrimaryFetcher.Fetched fetched,
-        final StoreEntry[] entries, final int index)
+        final StoreEntry[] entries, final int index, final boolean register)
     {
         final StoredObject region = fetched.region();
         final long version = fetched.version();
@@ -341,7 +341,7 @@ public final class Resolver
         // registered first: once the owner knows the copy it retires it on the next overwrite, and a retirement
         // that overtakes the install leaves a tombstone that refuses it. A newer version than the owner named is
         // served but not kept: its metadata (expiry, write mode) is the owner's to tell
-        final boolean registered = replication && version == meta.version() && owner.addCopy(key, version, self);
+        final boolean registered = register && version == meta.version() && owner.addCopy(key, version, self);
         if (registered && copies.install(replica))
         {
             store.published(replica);
@@ -363,6 +363,47 @@ public final class Resolver
         // whatever older copy is still here is stale: a later read on this worker must not go back to it
         copies.retire(key, version - 1, Removal.REPLACED);
         return region;
+    }
+
+    /**
+     * A worker leaving losslessly gives up its primary copy of {@code version}: this node pulls it and registers it
+     * with the owner as a replica, which the owner promotes once the leaver lets it go.
+     *
+     * @return {@code OK} when this node holds that version now, {@code NOT_FOUND} when it is no longer the key's
+     *         current version (nothing to keep), or why it could not be taken
+     */
+    public StatusCode replicate(final String key, final long version, final String from)
+    {
+        try
+        {
+            final KeyMeta meta = owner.query(List.of(key), 0)[0];
+            if (meta == null || meta.version() != version)
+            {
+                return StatusCode.NOT_FOUND;
+            }
+            final StoreEntry here = copies.current(key);
+            if (here != null && here.version() == version)
+            {
+                return here.replica() && !owner.addCopy(key, version, self) ? StatusCode.NOT_FOUND : StatusCode.OK;
+            }
+            final PrimaryFetcher.Fetched fetched = fetcher.fetch(from, key, version);
+            if (fetched == null)
+            {
+                return StatusCode.NOT_FOUND;
+            }
+            keep(key, meta, fetched, null, 0, true).release();
+            final StoreEntry kept = copies.current(key);
+            return kept != null && kept.version() == version ? StatusCode.OK : StatusCode.NOT_FOUND;
+        }
+        catch (final DsException e)
+        {
+            return e.code();
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+            return StatusCode.INTERRUPTED;
+        }
     }
 
     /** This node's copy of exactly {@code version}, retained, or null. */

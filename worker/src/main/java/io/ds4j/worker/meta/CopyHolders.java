@@ -13,6 +13,12 @@ public interface CopyHolders
     /** Versions of {@code key} up to {@code version} are no longer current: {@code holder} drops its copy of them. */
     void retire(String holder, String key, long version, Removal why);
 
+    /**
+     * {@code holder}'s replica of {@code version} is now the key's primary copy (the primary's worker is gone, or gave
+     * the copy up on a lossless exit): it keeps it as a primary from now on.
+     */
+    void promote(String holder, String key, long version);
+
     /** The key's TTL changed: {@code holder} (the primary) records the new expiry of its copy of {@code version}. */
     void expiryChanged(String holder, String key, long version, long expiresAtMs);
 }

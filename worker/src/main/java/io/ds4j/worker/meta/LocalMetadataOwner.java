@@ -351,18 +351,66 @@ public final class LocalMetadataOwner implements MetadataOwner
         return added[0];
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The primary giving its copy up (a lossless exit that moved it, or a promoted replica its holder evicted before
+     * it heard of the promotion) passes the key to a replica, or ends the key when there is none.
+     */
     @Override
     public void removeCopy(final String key, final long version, final String holder)
     {
+        final boolean[] primaryGone = new boolean[1];
+        final KeyRecord[] promoted = new KeyRecord[1];
         records.computeIfPresent(key, (k, record) ->
         {
-            if (record.version == version && Arrays.asList(record.copies).contains(holder))
+            if (record.version != version)
+            {
+                return record;
+            }
+            if (record.primary.equals(holder))
+            {
+                if (record.copies.length == 0)
+                {
+                    primaryGone[0] = true;
+                    return record; // dropped() below ends it, in turn with the key's retirements
+                }
+                promoted[0] = record.promoted(record.copies[0], Arrays.copyOfRange(record.copies, 1,
+                    record.copies.length));
+                return promoted[0];
+            }
+            if (Arrays.asList(record.copies).contains(holder))
             {
                 record.copies = Arrays.stream(record.copies).filter(copy -> !copy.equals(holder))
                     .toArray(String[]::new);
             }
             return record;
         });
+        if (primaryGone[0])
+        {
+            dropped(key, version, holder);
+        }
+        if (promoted[0] != null)
+        {
+            schedule(key, promoted[0]);
+            tellPromoted(key, promoted[0]);
+        }
+    }
+
+    /** Tells a promoted replica's holder that it keeps the key's primary copy now. */
+    private void tellPromoted(final String key, final KeyRecord record)
+    {
+        try
+        {
+            holders.promote(record.primary, key, record.version);
+        }
+        catch (final RuntimeException e)
+        {
+            // it still holds the bytes and serves them; it only treats them as a replica when memory runs short, and
+            // if it drops them, its removal reaches this owner and ends or passes the key (removeCopy above)
+            LOG.warn("could not tell {} that its copy of {}@{} is the primary now: {}", record.primary, key,
+                record.version, e.toString());
+        }
     }
 
     @Override
@@ -581,6 +629,10 @@ public final class LocalMetadataOwner implements MetadataOwner
         {
             schedule(handover.key(), adopted[0]);
             wake(handover.key());
+            if (meta.primary() == null)
+            {
+                tellPromoted(handover.key(), adopted[0]);
+            }
         }
         return true;
     }
@@ -717,6 +769,7 @@ public final class LocalMetadataOwner implements MetadataOwner
             if (promoted[0] != null)
             {
                 schedule(key, promoted[0]);
+                tellPromoted(key, promoted[0]);
             }
         }
         return ended[0];

@@ -9,6 +9,7 @@ import io.ds4j.common.ring.HashRing;
 import io.ds4j.common.protocol.peer.FetchCodec;
 import io.ds4j.common.protocol.peer.KeyCodec;
 import io.ds4j.common.protocol.peer.KeyVersionCodec;
+import io.ds4j.common.protocol.peer.MigrateDataCodec;
 import io.ds4j.common.protocol.peer.OwnerAdoptCodec;
 import io.ds4j.common.protocol.peer.OwnerFetchCodec;
 import io.ds4j.common.protocol.peer.OwnerPublishCodec;
@@ -170,6 +171,26 @@ public final class PeerClients implements PrimaryFetcher, AutoCloseable
     {
         connection(holder).call(PeerMessageType.HOLDER_RETIRE,
             out -> KeyVersionCodec.writeValue(out, key, version, why.ordinal()), in -> null, rpcTimeoutMs, null);
+    }
+
+    /**
+     * Asks {@code target} to take replicas of versions this worker holds as primary and is giving up (a lossless
+     * exit); the batch is pulled before the answer, so the call waits up to {@code timeoutMs}.
+     *
+     * @return per key: OK taken, NOT_FOUND no longer current, else why not
+     */
+    public StatusCode[] migrate(final String target, final List<String> keys, final long[] versions,
+        final long timeoutMs)
+    {
+        return connection(target).call(PeerMessageType.MIGRATE_DATA,
+            out -> MigrateDataCodec.writeRequest(out, self, keys, versions),
+            in -> MigrateDataCodec.readReply(in, keys.size()), timeoutMs, null);
+    }
+
+    public void promote(final String holder, final String key, final long version)
+    {
+        connection(holder).call(PeerMessageType.HOLDER_PROMOTE,
+            out -> KeyVersionCodec.writeValue(out, key, version, 0), in -> null, rpcTimeoutMs, null);
     }
 
     public void expiryChanged(final String holder, final String key, final long version, final long expiresAtMs)

@@ -32,6 +32,19 @@ public final class PeerCopyHolders implements CopyHolders
     }
 
     @Override
+    public void promote(final String holder, final String key, final long version)
+    {
+        if (holder.equals(self))
+        {
+            data.promote(key, version);
+        }
+        else
+        {
+            peers.promote(holder, key, version);
+        }
+    }
+
+    @Override
     public void expiryChanged(final String holder, final String key, final long version, final long expiresAtMs)
     {
         if (holder.equals(self))

@@ -12,6 +12,7 @@ import io.ds4j.common.protocol.StatusCodec;
 import io.ds4j.common.protocol.peer.FetchCodec;
 import io.ds4j.common.protocol.peer.KeyCodec;
 import io.ds4j.common.protocol.peer.KeyVersionCodec;
+import io.ds4j.common.protocol.peer.MigrateDataCodec;
 import io.ds4j.common.protocol.peer.OwnerAdoptCodec;
 import io.ds4j.common.protocol.peer.OwnerFetchCodec;
 import io.ds4j.common.protocol.peer.OwnerPublishCodec;
@@ -206,7 +207,7 @@ public final class PeerService implements AutoCloseable
         return switch (request.type())
         {
             case PeerMessageType.OWNER_ADD_COPY, PeerMessageType.OWNER_REMOVE_COPY, PeerMessageType.OWNER_EXISTS,
-                 PeerMessageType.OWNER_REF, PeerMessageType.OWNER_REF_COUNT -> true;
+                 PeerMessageType.OWNER_REF, PeerMessageType.OWNER_REF_COUNT, PeerMessageType.HOLDER_PROMOTE -> true;
             case PeerMessageType.OWNER_QUERY -> OwnerQueryCodec.peekSubTimeoutMs(request) <= 0;
             default -> false;
         };
@@ -340,6 +341,28 @@ public final class PeerService implements AutoCloseable
                 yield answer(replies, type, id, () ->
                 {
                     data.retire(r.key(), r.version(), Removal.values()[(int) r.extra()]);
+                    return out -> { };
+                });
+            }
+            case PeerMessageType.MIGRATE_DATA ->
+            {
+                final MigrateDataCodec.Request r = MigrateDataCodec.readRequest(in);
+                yield answer(replies, type, id, () ->
+                {
+                    final StatusCode[] outcomes = new StatusCode[r.keys().size()];
+                    for (int i = 0; i < outcomes.length; i++)
+                    {
+                        outcomes[i] = data.resolver().replicate(r.keys().get(i), r.versions()[i], r.sender());
+                    }
+                    return out -> MigrateDataCodec.writeReply(out, outcomes);
+                });
+            }
+            case PeerMessageType.HOLDER_PROMOTE ->
+            {
+                final KeyVersionCodec.Request r = KeyVersionCodec.readValue(in);
+                yield answer(replies, type, id, () ->
+                {
+                    data.promote(r.key(), r.version());
                     return out -> { };
                 });
             }

@@ -72,8 +72,8 @@ public final class StoreEntry extends S3FifoPolicy.Links<StoreEntry>
     EvictionPolicy.Node<StoreEntry> node;
     /** What the object interface adds to an entry it published; null for KV. */
     private volatile Attachment attachment;
-    /** The write mode's ordinal, and {@link #REPLICA}. */
-    private final byte modeBits;
+    /** The write mode's ordinal, and {@link #REPLICA} (cleared once, when the owner promotes the replica). */
+    private volatile byte modeBits;
     /**
      * The L2 state's ordinal, and {@link #REMOVED}: set once the key no longer maps here (deleted, replaced,
      * expired, dropped), after which no tier may take it back. Read volatile, changed by compare-and-set (the
@@ -96,6 +96,15 @@ public final class StoreEntry extends S3FifoPolicy.Links<StoreEntry>
     public boolean replica()
     {
         return (modeBits & REPLICA) != 0;
+    }
+
+    /**
+     * The key's owner made this replica the primary copy (the primary's worker died or left): from now on the evictor
+     * treats it as the primary, spilling it rather than dropping it.
+     */
+    public void promote()
+    {
+        modeBits = (byte) (modeBits & ~REPLICA);
     }
 
     /** The entry as the eviction policy's node: itself. */

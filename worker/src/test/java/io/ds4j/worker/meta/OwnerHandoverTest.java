@@ -31,12 +31,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class OwnerHandoverTest
 {
     private final List<String> retired = new CopyOnWriteArrayList<>();
+    private final List<String> promoted = new CopyOnWriteArrayList<>();
     private final LocalMetadataOwner owner = new LocalMetadataOwner(new CopyHolders()
     {
         @Override
         public void retire(final String holder, final String key, final long version, final Removal why)
         {
             retired.add(holder + " " + key + "@" + version + " " + why);
+        }
+
+        @Override
+        public void promote(final String holder, final String key, final long version)
+        {
+            promoted.add(holder + " " + key + "@" + version);
         }
 
         @Override
@@ -168,6 +175,7 @@ class OwnerHandoverTest
         assertEquals(1, owner.holderGone("A", Long.MAX_VALUE));
 
         assertEquals("B", current("withReplica").primary());
+        assertEquals(List.of("B withReplica@1"), promoted, "the promoted replica's holder is told");
         assertNull(current("alone"));
         assertFalse(owner.exists("alone"));
         // A is no longer a replica holder of "elsewhere": an overwrite tells only B
@@ -186,5 +194,32 @@ class OwnerHandoverTest
         owner.holderGone("A", 200);
         assertNull(current("before"));
         assertEquals(meta(300, "A"), current("after"));
+    }
+
+    @Test
+    void aPrimaryGivingItsCopyUpPassesTheKeyToAReplicaAndTellsIt() throws InterruptedException
+    {
+        owner.publish("moved", meta(1, "A"), ExistenceOpt.NONE);
+        owner.addCopy("moved", 1, "B");
+        owner.removeCopy("moved", 1, "A");
+        assertEquals("B", current("moved").primary());
+        assertEquals(List.of("B moved@1"), promoted);
+        // A is no holder any more: an overwrite retires only B's copy
+        owner.publish("moved", meta(2, "C"), ExistenceOpt.NONE);
+        assertEquals(List.of("B moved@1 REPLACED"), retired);
+    }
+
+    @Test
+    void aPrimaryGivingUpItsOnlyCopyEndsTheKey() throws InterruptedException
+    {
+        owner.publish("only", meta(1, "A"), ExistenceOpt.NONE);
+        owner.removeCopy("only", 1, "A");
+        assertNull(current("only"));
+        assertEquals(List.of(), promoted);
+        // an old version given up changes nothing
+        owner.publish("newer", meta(2, "A"), ExistenceOpt.NONE);
+        owner.addCopy("newer", 2, "B");
+        owner.removeCopy("newer", 1, "A");
+        assertEquals("A", current("newer").primary());
     }
 }

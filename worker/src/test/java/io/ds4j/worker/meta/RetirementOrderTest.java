@@ -47,6 +47,11 @@ class RetirementOrderTest
         }
 
         @Override
+        public void promote(final String holder, final String key, final long version)
+        {
+        }
+
+        @Override
         public void expiryChanged(final String holder, final String key, final long version, final long at)
         {
         }

@@ -38,6 +38,11 @@ class OwnershipGuardTest
         }
 
         @Override
+        public void promote(final String holder, final String key, final long version)
+        {
+        }
+
+        @Override
         public void expiryChanged(final String holder, final String key, final long version, final long at)
         {
         }

@@ -6,8 +6,9 @@ import io.ds4j.common.protocol.BodyWriter;
 /**
  * The body shared by the messages about one version of a key at one worker (docs/protocol.md 13.5):
  * {@code OWNER_ADD_COPY}, {@code OWNER_REMOVE_COPY}, {@code OWNER_DROPPED} (key, version, holder),
- * {@code HOLDER_RETIRE} (key, version, and the reason's ordinal in the holder field's place as a byte) and
- * {@code HOLDER_EXPIRY} (key, version, expiry ms). Replies: a bool for OWNER_ADD_COPY, empty for the others.
+ * {@code HOLDER_RETIRE} (key, version, and the reason's ordinal in the holder field's place as a long),
+ * {@code HOLDER_EXPIRY} (key, version, expiry ms) and {@code HOLDER_PROMOTE} (key, version, 0). Replies: a bool for
+ * OWNER_ADD_COPY, empty for the others.
  */
 public final class KeyVersionCodec
 {
@@ -31,7 +32,7 @@ public final class KeyVersionCodec
         return new Request(in.getString(), in.getLong(), in.getString(), 0);
     }
 
-    /** HOLDER_RETIRE (reason: the ordinal of the worker's removal reason) and HOLDER_EXPIRY (expiry ms). */
+    /** HOLDER_RETIRE (reason: the ordinal of the worker's removal reason), HOLDER_EXPIRY (expiry ms), HOLDER_PROMOTE (0). */
     public static void writeValue(final BodyWriter out, final String key, final long version, final long value)
     {
         out.putString(key).putLong(version).putLong(value);

@@ -39,6 +39,13 @@ public final class PeerMessageType
     public static final short HOLDER_RETIRE = 110;
     /** From an owner to a holder: a key's TTL changed. */
     public static final short HOLDER_EXPIRY = 111;
+    /** From an owner to a holder: its replica of a version is now the key's primary copy. */
+    public static final short HOLDER_PROMOTE = 115;
+    /**
+     * From a worker on a lossless exit to another: take replicas of these versions, which the sender holds as
+     * primary and is about to give up; the owners then promote them.
+     */
+    public static final short MIGRATE_DATA = 116;
     /** To a primary: the bytes of a version, sent after the reply frame. */
     public static final short FETCH = 120;
     /**
@@ -80,6 +87,8 @@ public final class PeerMessageType
             case RECONCILED -> "RECONCILED";
             case HOLDER_RETIRE -> "HOLDER_RETIRE";
             case HOLDER_EXPIRY -> "HOLDER_EXPIRY";
+            case HOLDER_PROMOTE -> "HOLDER_PROMOTE";
+            case MIGRATE_DATA -> "MIGRATE_DATA";
             case FETCH -> "FETCH";
             case FETCH_RECEIVED -> "FETCH_RECEIVED";
             case OWNER_FETCH -> "OWNER_FETCH";
