@@ -74,6 +74,7 @@ final class BenchCluster implements AutoCloseable
             for (final Map<String, String> own : perWorker)
             {
                 final Map<String, String> flags = new LinkedHashMap<>(common);
+                flags.putIfAbsent("add_node_wait_time_s", "0"); // started one after another: no scale-out wait
                 flags.put("etcd_address", etcdEndpoint);
                 flags.put("cluster_name", name);
                 flags.putAll(own);

@@ -48,8 +48,9 @@ final class StartCommand implements Callable<Integer>
             + " directory.")
     private Path homeDir;
 
-    @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", defaultValue = "90",
-        description = "Seconds to wait for the worker to be ready. Default: ${DEFAULT-VALUE}.")
+    @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", defaultValue = "-1",
+        description = "Seconds to wait for the worker to be ready. Default: 90, plus add_node_wait_time_s for a"
+            + " worker with --etcd_address (a worker joining a running cluster waits that long first).")
     private int timeoutSeconds;
 
     @Option(names = {"-w", "--worker_args"}, paramLabel = "--FLAG VALUE", arity = "0..*",
@@ -144,7 +145,7 @@ final class StartCommand implements Callable<Integer>
     {
         final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
-        if (timeoutSeconds < 1)
+        if (timeoutSeconds < 1 && timeoutSeconds != -1)
         {
             throw new CliException(CliException.USAGE, "--timeout must be at least 1 second, not " + timeoutSeconds);
         }
@@ -175,11 +176,13 @@ final class StartCommand implements Callable<Integer>
         PreChecks.checkShmSpace(PreChecks.DEV_SHM, config.sharedMemorySizeBytes());
 
         final WorkerLauncher.Spawned worker = WorkerLauncher.spawn(flags, home);
-        final Duration timeout = Duration.ofSeconds(timeoutSeconds);
+        final int waitSeconds = timeoutSeconds != -1 ? timeoutSeconds
+            : 90 + (config.etcdAddress().isEmpty() ? 0 : config.addNodeWaitTimeS());
+        final Duration timeout = Duration.ofSeconds(waitSeconds);
         final WorkerLauncher.Outcome outcome = WorkerLauncher.awaitReady(worker, timeout, waited ->
         {
             out.printf("waiting for worker @ %s to be ready (%d s of %d s)...%n", address, waited.toSeconds(),
-                timeoutSeconds);
+                waitSeconds);
             out.flush();
         });
         switch (outcome)
@@ -202,7 +205,7 @@ final class StartCommand implements Callable<Integer>
                 WorkerLauncher.stop(worker.process().toHandle(), Duration.ofSeconds(10), null);
                 err.printf("[FAILED] Start worker service @ %s failed: not ready within %d s, so it was stopped."
                     + " Raise -t/--timeout if it is just slow (e.g. a large --shared_memory_size_mb).%n", address,
-                    timeoutSeconds);
+                    waitSeconds);
                 err.printf("         output: %s, log: %s%n", worker.outFile(), worker.logFile());
                 err.flush();
                 return CliException.FAILURE;

@@ -51,6 +51,7 @@ import java.util.function.Supplier;
 import static io.ds4j.system.SystemTests.assertCode;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -478,6 +479,36 @@ class ClusterMembershipTest
     }
 
     @Test
+    void aWorkerJoiningARunningClusterWaitsAddNodeWaitTimeRegisteredButOutsideTheRing(final TestInfo test)
+        throws Exception
+    {
+        name(test);
+        try (MiniCluster cluster = MiniCluster.builder().workers(2).etcd(etcd).clusterName(clusterName).start())
+        {
+            final java.util.Set<String> before = cluster.members().keySet();
+            final long began = System.nanoTime();
+            final CompletableFuture<Integer> adding = CompletableFuture.supplyAsync(() ->
+                cluster.add(java.util.Map.of("add_node_wait_time_s", "4")));
+            String joiner = null;
+            while (joiner == null && System.nanoTime() - began < TimeUnit.SECONDS.toNanos(20))
+            {
+                joiner = cluster.members().keySet().stream().filter(address -> !before.contains(address)).findFirst()
+                    .orElse(null);
+                Thread.sleep(50);
+            }
+            assertNotNull(joiner, "the new worker registered in etcd");
+            // registered, waiting: not in the ring yet
+            Thread.sleep(1_000);
+            assertFalse(cluster.ringRecord().contains(joiner), "in the ring before add_node_wait_time_s passed");
+            final int index = adding.get(60, TimeUnit.SECONDS);
+            final long tookMs = (System.nanoTime() - began) / 1_000_000;
+            assertTrue(tookMs >= 4_000, "joined after " + tookMs + " ms, before add_node_wait_time_s (4 s)");
+            assertEquals(joiner, cluster.worker(index).address());
+            assertTrue(cluster.ringRecord().contains(joiner));
+        }
+    }
+
+    @Test
     void twoClustersOfWorkerProcessesOnOneEtcdKeepTheirKeysApart(final TestInfo test) throws Exception
     {
         name(test);
@@ -596,7 +627,8 @@ class ClusterMembershipTest
     private DscliRun dscliStart(final String address, final Path home)
     {
         return dscli("start", "-d", home.toString(), "-t", "60", "-w", "--worker_address", address, "--etcd_address",
-            etcd.endpoint(), "--cluster_name", clusterName, "--shared_memory_size_mb", "64");
+            etcd.endpoint(), "--cluster_name", clusterName, "--shared_memory_size_mb", "64", "--add_node_wait_time_s",
+            "0");
     }
 
     private static long pidOf(final DscliRun started)

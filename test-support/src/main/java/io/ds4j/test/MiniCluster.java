@@ -116,6 +116,8 @@ public final class MiniCluster implements AutoCloseable
         private Builder()
         {
             flags.put("shared_memory_size_mb", DEFAULT_POOL_MB);
+            // a worker added later joins at once (the product waits 60 s); ClusterMembershipTest tests the wait
+            flags.put("add_node_wait_time_s", "0");
         }
 
         public Builder workers(final int value)

@@ -151,7 +151,7 @@ public final class Worker implements AutoCloseable
         reconciler = new Reconciler(self, data, owner, peers, () -> membership == null ? java.util.Map.of()
             : membership.members());
         membership = ClusterMembership.join(etcd, self, config.nodeTimeoutS(), config.heartbeatIntervalMs(),
-            JOIN_TIMEOUT, reconciler::memberChanged);
+            JOIN_TIMEOUT, java.time.Duration.ofSeconds(config.addNodeWaitTimeS()), reconciler::memberChanged);
         membership.addReRegisterListener(reconciler::reRegistered);
         ring = membership.ring();
         reconciler.start(ring);

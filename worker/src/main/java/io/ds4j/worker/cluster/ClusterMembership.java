@@ -149,6 +149,9 @@ public final class ClusterMembership implements AutoCloseable
     private java.util.concurrent.CompletableFuture<LeaseKeepAliveResponse> pendingRenewal;
     private long pendingRenewalLease;
 
+    /** add_node_wait_time_s, in ms: set once by {@link #join} before the start runs. */
+    private long addNodeWaitMs;
+
     private ClusterMembership(final EtcdSettings etcd, final String self, final int nodeTimeoutS,
         final int heartbeatIntervalMs)
     {
@@ -199,6 +202,19 @@ public final class ClusterMembership implements AutoCloseable
         final int heartbeatIntervalMs, final Duration startTimeout, final BiConsumer<String, String> memberListener)
         throws IOException
     {
+        return join(etcd, selfAddress, nodeTimeoutS, heartbeatIntervalMs, startTimeout, Duration.ZERO, memberListener);
+    }
+
+    /**
+     * {@link #join(EtcdSettings, String, int, int, Duration, BiConsumer)}, where a worker new to a ring that already
+     * has members (a scale-out) waits {@code addNodeWait} ({@code add_node_wait_time_s}) registered, before it takes
+     * itself into the ring record; the start timeout is counted after that wait. A worker of a cluster being formed,
+     * or one the ring already lists (a restart), joins at once.
+     */
+    public static ClusterMembership join(final EtcdSettings etcd, final String selfAddress, final int nodeTimeoutS,
+        final int heartbeatIntervalMs, final Duration startTimeout, final Duration addNodeWait,
+        final BiConsumer<String, String> memberListener) throws IOException
+    {
         Objects.requireNonNull(etcd, "etcd");
         HostPort.parse(Objects.requireNonNull(selfAddress, "selfAddress"));
         if (nodeTimeoutS < 1 || heartbeatIntervalMs < 1)
@@ -212,6 +228,7 @@ public final class ClusterMembership implements AutoCloseable
         }
         final ClusterMembership membership = new ClusterMembership(etcd, selfAddress, nodeTimeoutS,
             heartbeatIntervalMs);
+        membership.addNodeWaitMs = addNodeWait.toMillis();
         if (memberListener != null)
         {
             membership.memberListeners.add(memberListener);
@@ -225,7 +242,7 @@ public final class ClusterMembership implements AutoCloseable
         try
         {
             // the steps bound themselves by the deadline; the margin only catches a step that does not
-            start.get(startTimeout.toMillis() + CLOSE_STEP.toMillis(), TimeUnit.MILLISECONDS);
+            start.get(startTimeout.toMillis() + addNodeWait.toMillis() + CLOSE_STEP.toMillis(), TimeUnit.MILLISECONDS);
             return membership;
         }
         catch (final ExecutionException e)
@@ -460,11 +477,34 @@ public final class ClusterMembership implements AutoCloseable
         register(remaining(deadline));
         LOG.info("registered {} in etcd at {} (key {}, lease {} of {} s, tag {})", self, etcd.endpointList(),
             etcd.clusterKey(self), Long.toHexString(leaseId), nodeTimeoutS, tag);
-        joinRing(deadline);
+        long joinDeadline = deadline;
+        final boolean scaleOut = existing.clusterHasInit() && existing.hasTokens()
+            && (row == null || row.hashTokens().isEmpty());
+        if (scaleOut && addNodeWaitMs > 0)
+        {
+            LOG.info("{}: a scale-out; waiting add_node_wait_time_s ({} s) before joining the ring of {}", self,
+                addNodeWaitMs / 1000, existing.workers().keySet());
+            final long joinAt = System.nanoTime() + addNodeWaitMs * 1_000_000L;
+            while (System.nanoTime() - joinAt < 0)
+            {
+                heartbeat(); // the lease is renewed as after the join, not only by jetcd's keep-alive stream
+                try
+                {
+                    Thread.sleep(Math.min(heartbeatIntervalMs, Math.max(1, (joinAt - System.nanoTime()) / 1_000_000)));
+                }
+                catch (final InterruptedException e)
+                {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException("interrupted while waiting to join the ring");
+                }
+            }
+            joinDeadline += addNodeWaitMs * 1_000_000L;
+        }
+        joinRing(joinDeadline);
         joined = true;
-        writeTag(TAG_READY, remaining(deadline));
-        watchMembers(remaining(deadline));
-        watchRing(remaining(deadline));
+        writeTag(TAG_READY, remaining(joinDeadline));
+        watchMembers(remaining(joinDeadline));
+        watchRing(remaining(joinDeadline));
         lastNotified = ring;
         executor.scheduleWithFixedDelay(this::tick, heartbeatIntervalMs, heartbeatIntervalMs, TimeUnit.MILLISECONDS);
         LOG.info("{} joined the ring ({} workers, ring record version {})", self, ringRecord.workers().size(),
