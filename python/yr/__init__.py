@@ -1,0 +1,1 @@
+"""The ``yr`` namespace of the ds4j Python client; the client itself is :mod:`yr.datasystem`."""
