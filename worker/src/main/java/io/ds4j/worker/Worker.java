@@ -105,7 +105,7 @@ public final class Worker implements AutoCloseable
             {
                 localOwner[0] = new OwnershipGuard(self, () -> ring, new LocalMetadataOwner(holders),
                     JOIN_TIMEOUT.toMillis() + OwnershipGuard.GATE_WAIT_MS);
-                return new RoutingOwner(self, () -> ring, localOwner[0], peers);
+                return new RoutingOwner(self, () -> ring, localOwner[0], peers, config.enableRedirect());
             }, peers, config.enableDataReplication(), plane -> new PeerCopyHolders(self, plane, peers));
         }
         else
@@ -148,7 +148,8 @@ public final class Worker implements AutoCloseable
     private void joinCluster(final String self, final OwnershipGuard owner) throws IOException
     {
         final EtcdSettings etcd = EtcdSettings.from(config);
-        reconciler = new Reconciler(self, data, owner, peers, () -> membership == null ? java.util.Map.of()
+        reconciler = new Reconciler(self, data, owner, peers, config.enableReconciliation(), () -> membership == null
+            ? java.util.Map.of()
             : membership.members());
         membership = ClusterMembership.join(etcd, self, config.nodeTimeoutS(), config.heartbeatIntervalMs(),
             JOIN_TIMEOUT, java.time.Duration.ofSeconds(config.addNodeWaitTimeS()), reconciler::memberChanged);

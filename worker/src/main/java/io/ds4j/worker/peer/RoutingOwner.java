@@ -34,6 +34,7 @@ public final class RoutingOwner implements MetadataOwner
 
     private final String self;
     private final Supplier<HashRing> ring;
+    private final long redirectWaitNanos;
     private final MetadataOwner local;
     private final PeerClients peers;
 
@@ -43,6 +44,17 @@ public final class RoutingOwner implements MetadataOwner
     public RoutingOwner(final String self, final Supplier<HashRing> ring, final MetadataOwner local,
         final PeerClients peers)
     {
+        this(self, ring, local, peers, true);
+    }
+
+    /**
+     * @param redirect {@code enable_redirect}: follow NOT_OWNER answers for up to {@link #REDIRECT_WAIT_MS}; without
+     *                 it a call whose key's metadata is moving fails at once with TRY_AGAIN, for the client to retry
+     */
+    public RoutingOwner(final String self, final Supplier<HashRing> ring, final MetadataOwner local,
+        final PeerClients peers, final boolean redirect)
+    {
+        this.redirectWaitNanos = redirect ? REDIRECT_WAIT_MS * 1_000_000L : 0;
         this.self = self;
         this.ring = ring;
         this.local = local;
@@ -80,9 +92,9 @@ public final class RoutingOwner implements MetadataOwner
         T run() throws InterruptedException;
     }
 
-    private static <T> T redirecting(final String what, final Attempt<T> attempt) throws InterruptedException
+    private <T> T redirecting(final String what, final Attempt<T> attempt) throws InterruptedException
     {
-        final long deadline = System.nanoTime() + REDIRECT_WAIT_MS * 1_000_000L;
+        final long deadline = System.nanoTime() + redirectWaitNanos;
         while (true)
         {
             try

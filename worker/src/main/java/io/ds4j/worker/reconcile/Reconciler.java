@@ -57,6 +57,7 @@ public final class Reconciler implements AutoCloseable
     private final LocalMetadataOwner local;
     private final PeerClients peers;
     private final Supplier<Map<String, String>> members;
+    private final boolean reportOnRestart;
     private final ScheduledExecutorService thread;
     /** The last ring handled, and the start time last seen per peer; touched on {@link #thread} only. */
     private HashRing last;
@@ -64,9 +65,15 @@ public final class Reconciler implements AutoCloseable
     private volatile boolean leaving;
     private volatile boolean inRing = true;
 
+    /**
+     * @param reportOnRestart {@code enable_reconciliation}: report the copies held of a restarted peer's keys to it;
+     *                        without it they are dropped instead (an owner that does not know a copy cannot retire it
+     *                        on the next overwrite, so keeping it unreported would serve a stale value)
+     */
     public Reconciler(final String self, final DataPlane data, final OwnershipGuard guard, final PeerClients peers,
-        final Supplier<Map<String, String>> members)
+        final boolean reportOnRestart, final Supplier<Map<String, String>> members)
     {
+        this.reportOnRestart = reportOnRestart;
         this.self = self;
         this.data = data;
         this.guard = guard;
@@ -312,13 +319,14 @@ public final class Reconciler implements AutoCloseable
         final HashRing ring = last;
         if (ring != null && ring.workers().contains(address))
         {
-            reported = reportCopies(entry -> ring.ownerOf(entry.key()).equals(address));
+            final Predicate<StoreEntry> itsKeys = entry -> ring.ownerOf(entry.key()).equals(address);
+            reported = reportOnRestart ? reportCopies(itsKeys) : discardWhere(itsKeys);
         }
         tellReconciled(address, ring == null ? 0 : ring.fingerprint(), started);
         if (previous != null)
         {
-            LOG.info("{}: {} started again: {} keys it held alone are gone, {} copies reported to it", self, address,
-                lost, reported);
+            LOG.info("{}: {} started again: {} keys it held alone are gone, {} copies of its keys {}", self, address,
+                lost, reported, reportOnRestart ? "reported to it" : "dropped (enable_reconciliation is off)");
         }
     }
 
@@ -405,8 +413,19 @@ public final class Reconciler implements AutoCloseable
 
     private int discardAll()
     {
+        return discardWhere(entry -> true);
+    }
+
+    private int discardWhere(final Predicate<StoreEntry> which)
+    {
         final List<StoreEntry> held = new ArrayList<>();
-        data.copies().forEach(held::add);
+        data.copies().forEach(entry ->
+        {
+            if (which.test(entry))
+            {
+                held.add(entry);
+            }
+        });
         for (final StoreEntry entry : held)
         {
             data.copies().removeIfCurrent(entry, Removal.DROPPED);
