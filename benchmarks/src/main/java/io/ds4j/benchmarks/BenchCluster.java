@@ -33,6 +33,9 @@ final class BenchCluster implements AutoCloseable
     private final EtcdSettings etcd;
     private final List<BenchWorker> workers;
 
+    /** The etcd endpoint as the workers were given it. */
+    private String endpoint;
+
     private BenchCluster(final EtcdSettings etcd, final List<BenchWorker> workers)
     {
         this.etcd = etcd;
@@ -69,6 +72,7 @@ final class BenchCluster implements AutoCloseable
     {
         final List<BenchWorker> started = new ArrayList<>();
         final BenchCluster cluster = new BenchCluster(EtcdSettings.of(etcdEndpoint, name, "", ""), started);
+        cluster.endpoint = etcdEndpoint;
         try
         {
             for (final Map<String, String> own : perWorker)
@@ -146,6 +150,22 @@ final class BenchCluster implements AutoCloseable
     List<BenchWorker> workers()
     {
         return workers;
+    }
+
+    /**
+     * One more worker joins with {@code flags} (over the cluster's etcd and name); returns once etcd lists it ACTIVE
+     * and healthy with the others.
+     */
+    BenchWorker add(final int poolMb, final Map<String, String> flags) throws IOException
+    {
+        final Map<String, String> all = new LinkedHashMap<>(flags);
+        all.putIfAbsent("add_node_wait_time_s", "0");
+        all.put("etcd_address", endpoint);
+        all.put("cluster_name", etcd.clusterName());
+        final BenchWorker worker = BenchWorker.start(poolMb, all);
+        workers.add(worker);
+        awaitActive();
+        return worker;
     }
 
     /** Worker i's {@code --worker_address}, its id in the ring. */

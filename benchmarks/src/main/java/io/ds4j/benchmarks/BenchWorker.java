@@ -107,6 +107,24 @@ final class BenchWorker implements AutoCloseable
             WorkerLauncher.defaultJava());
     }
 
+    /** SIGKILL, as a crash would. */
+    void kill9()
+    {
+        process.kill9();
+    }
+
+    /** SIGTERM, and waits until the worker has exited (a clean leave). */
+    void stop()
+    {
+        process.stop();
+    }
+
+    /** The last {@code n} lines of the worker's log. */
+    List<String> logTail(final int n)
+    {
+        return process.logTail(n);
+    }
+
     /** The worker's memory figures from /proc/PID/status, in bytes. */
     ProcStatus status() throws IOException
     {

@@ -69,7 +69,8 @@ final class KvBench implements Callable<Integer>
      */
     enum Scenario
     {
-        view, copy, small, batch, memory, spill, zipf, l2, tiers, remote, localhit, remotesmall, scale, cluster;
+        view, copy, small, batch, memory, spill, zipf, l2, tiers, remote, localhit, remotesmall, scale, cluster,
+        recovery, joinleave, migration, elastic;
 
         /** Runs against the one worker (and redis-server) of the run; the others start workers of their own. */
         boolean sharedWorker()
@@ -80,6 +81,12 @@ final class KvBench implements Callable<Integer>
         boolean tier()
         {
             return this == spill || this == zipf || this == l2;
+        }
+
+        /** A member coming or going ({@link ElasticityBench}, with an etcd and workers of its own). */
+        boolean elasticity()
+        {
+            return this == recovery || this == joinleave || this == migration;
         }
 
         /** Starts an etcd and cluster workers of its own ({@link ClusterBench}). */
@@ -119,7 +126,10 @@ final class KvBench implements Callable<Integer>
             "spill, zipf and l2 are issue 3's memory tiers (tiers = all three, about 80 s); they run only when"
                 + " named, each with workers of its own.",
             "remote, localhit, remotesmall and scale are the cluster's (cluster = all four, about 3 minutes); they"
-                + " run only when named, with an etcd (/usr/bin/etcd) and workers they start themselves."})
+                + " run only when named, with an etcd (/usr/bin/etcd) and workers they start themselves.",
+            "recovery, joinleave and migration are the cluster's members coming and going (elastic = all three,"
+                + " about 2 minutes): time from kill -9 until every L2-backed key is back, throughput through a join"
+                + " and a leave, metadata and lossless-exit data migration rates."})
     List<Scenario> scenarios;
 
     @Option(names = "--value-size", paramLabel = "BYTES", defaultValue = "100",
@@ -293,6 +303,10 @@ final class KvBench implements Callable<Integer>
         {
             selected.addAll(List.of(Scenario.remote, Scenario.localhit, Scenario.remotesmall, Scenario.scale));
         }
+        if (selected.remove(Scenario.elastic))
+        {
+            selected.addAll(List.of(Scenario.recovery, Scenario.joinleave, Scenario.migration));
+        }
         header.add("settings: warm-up " + warmupSeconds + " s, measured " + durationSeconds + " s per figure in "
             + slices + " slices interleaved with its comparisons, threads " + threads + ", value " + valueSize
             + " B, scenarios " + selected + (workerFlags.isEmpty() ? "" : ", worker flags " + workerFlags));
@@ -335,6 +349,10 @@ final class KvBench implements Callable<Integer>
         if (selected.stream().anyMatch(Scenario::inCluster))
         {
             new ClusterBench(this).run(selected);
+        }
+        if (selected.stream().anyMatch(Scenario::elasticity))
+        {
+            new ElasticityBench(this).run(selected);
         }
         out.println();
         final String endLoad = loadAverage();

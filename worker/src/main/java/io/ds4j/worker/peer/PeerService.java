@@ -48,6 +48,8 @@ import java.util.function.Consumer;
  */
 public final class PeerService implements AutoCloseable
 {
+    /** Keys of one MIGRATE_DATA pulled at once. */
+    private static final int MIGRATE_PULLS = 16;
     private static final Logger LOG = LoggerFactory.getLogger(PeerService.class);
     private static final long SEND_CHUNK = 4L << 20;
     /**
@@ -349,11 +351,7 @@ public final class PeerService implements AutoCloseable
                 final MigrateDataCodec.Request r = MigrateDataCodec.readRequest(in);
                 yield answer(replies, type, id, () ->
                 {
-                    final StatusCode[] outcomes = new StatusCode[r.keys().size()];
-                    for (int i = 0; i < outcomes.length; i++)
-                    {
-                        outcomes[i] = data.resolver().replicate(r.keys().get(i), r.versions()[i], r.sender());
-                    }
+                    final StatusCode[] outcomes = replicateAll(r);
                     return out -> MigrateDataCodec.writeReply(out, outcomes);
                 });
             }
@@ -377,6 +375,33 @@ public final class PeerService implements AutoCloseable
             }
             default -> throw new ProtocolException("unknown peer message type " + type);
         };
+    }
+
+    /**
+     * A lossless exit's batch, pulled {@link #MIGRATE_PULLS} keys at a time: each key costs round trips to its owner
+     * and to the sender, so one at a time would leave small values far below the sender's rate limit.
+     */
+    private StatusCode[] replicateAll(final MigrateDataCodec.Request request) throws InterruptedException
+    {
+        final StatusCode[] outcomes = new StatusCode[request.keys().size()];
+        final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        final Thread[] pullers = new Thread[Math.min(MIGRATE_PULLS, outcomes.length)];
+        for (int t = 0; t < pullers.length; t++)
+        {
+            pullers[t] = Thread.ofVirtual().name("ds4j-migrate-pull").start(() ->
+            {
+                for (int i = next.getAndIncrement(); i < outcomes.length; i = next.getAndIncrement())
+                {
+                    outcomes[i] = data.resolver().replicate(request.keys().get(i), request.versions()[i],
+                        request.sender());
+                }
+            });
+        }
+        for (final Thread puller : pullers)
+        {
+            puller.join();
+        }
+        return outcomes;
     }
 
     @FunctionalInterface
