@@ -71,7 +71,7 @@ public record ClusterConfig(Path file, Path sshPrivateKey, String sshUserName, P
     public static ClusterConfig read(final Path file)
     {
         final Path path = file.toAbsolutePath().normalize();
-        return parse(path, ConfigFiles.readObject(path));
+        return parse(path, ConfigFiles.readObject(path, "{\"worker_nodes\": [\"127.0.0.1\"], \"worker_port\": 31501}"));
     }
 
     /** {@link #read} on JSON already parsed. */
@@ -248,7 +248,8 @@ public record ClusterConfig(Path file, Path sshPrivateKey, String sshUserName, P
         int bestDistance = 4;
         for (final String candidate : known)
         {
-            final int distance = distance(key, candidate);
+            // a few letters off, or cut short (ssh_user for ssh_user_name)
+            final int distance = candidate.startsWith(key) && key.length() >= 3 ? 1 : distance(key, candidate);
             if (distance < bestDistance)
             {
                 best = candidate;
