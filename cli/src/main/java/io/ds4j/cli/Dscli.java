@@ -14,8 +14,8 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code dscli}, the ds4j command line: the upstream's command names and snake_case flags ({@code start -w
- * --worker_address ...}, {@code stop}, {@code up}, {@code down}, {@code generate_config}, {@code query}) and its {@code [  OK  ]} lines. Started by
- * {@code bin/dscli}.
+ * --worker_address ...}, {@code stop}, {@code up}, {@code down}, {@code generate_config}, {@code query}) and its
+ * {@code [  OK  ]} lines. Started by {@code bin/dscli}.
  */
 @Command(name = "dscli", mixinStandardHelpOptions = true, versionProvider = Dscli.Version.class,
     description = "Start, stop, configure and query ds4j workers (a Java openYuanrong datasystem).",
