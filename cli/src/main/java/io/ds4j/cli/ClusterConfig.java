@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * The upstream's {@code cluster_config.json}, read and checked for {@code dscli up} and {@code dscli down}: which
@@ -136,10 +137,17 @@ public record ClusterConfig(Path file, Path sshPrivateKey, String sshUserName, P
             .normalize(), nodes, metastore, remoteDscli);
     }
 
-    /** Whether some host has more than one worker, so each needs its own home. */
-    public boolean sharesHost(final Node node)
+    /**
+     * Whether {@code node}'s machine runs another worker of the cluster too, so each needs its own home: another
+     * entry names the same host, or both name this machine ({@code 127.0.0.1} and {@code localhost} are one).
+     *
+     * @param isLocal whether a host is this machine
+     */
+    public boolean sharesHost(final Node node, final Predicate<String> isLocal)
     {
-        return nodes.stream().filter(other -> other.host().equals(node.host())).count() > 1;
+        final boolean here = isLocal.test(node.host());
+        return nodes.stream().filter(other -> other.host().equals(node.host())
+            || here && isLocal.test(other.host())).count() > 1;
     }
 
     private static List<Node> nodes(final Path file, final Object value, final int workerPort)

@@ -103,7 +103,7 @@ final class UpCommand implements Callable<Integer>
         for (final ClusterConfig.Node node : nodes)
         {
             final boolean here = runner.isLocal(node.host());
-            final String nodeHome = homeOf(node, config, home, here);
+            final String nodeHome = homeOf(node, config.sharesHost(node, runner::isLocal), home, here);
             out.printf("  %s: %s%s, home %s%n", node, runner.describe(node), here ? "" : ", " + runner.remoteDscli(),
                 nodeHome == null ? "the ssh login directory" : nodeHome);
         }
@@ -112,9 +112,10 @@ final class UpCommand implements Callable<Integer>
         final Map<ClusterConfig.Node, RemoteRunner.Result> results = NodeTasks.run(nodes, node ->
         {
             final boolean here = runner.isLocal(node.host());
-            final String nodeHome = homeOf(node, config, home, here);
+            final boolean shared = config.sharesHost(node, runner::isLocal);
+            final String nodeHome = homeOf(node, shared, home, here);
             final List<String> args = startArgs(node, fileFlags, nodeHome, timeoutSeconds);
-            return runner.run(node, args, config.sharesHost(node) ? nodeHome : null,
+            return runner.run(node, args, shared ? nodeHome : null,
                 Duration.ofSeconds(waitSeconds + SSH_SLACK_S));
         }, (node, result) -> report(out, err, runner, node, result), (left, waited) ->
         {
@@ -171,11 +172,11 @@ final class UpCommand implements Callable<Integer>
      * one, whose ssh login directory then serves), and below it {@code <host>_<port>} when the node's host runs
      * several workers, so their logs, sockets and probe files stay apart.
      */
-    static String homeOf(final ClusterConfig.Node node, final ClusterConfig config, final Path home,
+    static String homeOf(final ClusterConfig.Node node, final boolean sharedHost, final Path home,
         final boolean here)
     {
         final Path base = home != null ? home : here ? Path.of("").toAbsolutePath() : null;
-        if (!config.sharesHost(node))
+        if (!sharedHost)
         {
             return base == null ? null : base.toString();
         }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -88,8 +89,8 @@ class UpDownConfigTest
         assertEquals(Path.of(System.getProperty("user.home"), ".ssh/id_rsa"), config.sshPrivateKey(),
             "the key keeps its default when ssh_auth names only the user");
         assertEquals("/opt/ds4j/bin/dscli", config.remoteDscli());
-        assertFalse(config.sharesHost(config.nodes().get(0)));
-        assertTrue(config.sharesHost(config.nodes().get(1)));
+        assertFalse(config.sharesHost(config.nodes().get(0), host -> false));
+        assertTrue(config.sharesHost(config.nodes().get(1), host -> false));
     }
 
     @Test
@@ -169,18 +170,48 @@ class UpDownConfigTest
     void eachWorkerOfASharedHostGetsItsOwnHome() throws Exception
     {
         final ClusterConfig config = ClusterConfig.read(write(
-            "{\"worker_nodes\": [\"127.0.0.1:31600\", \"127.0.0.1:31601\", \"10.0.0.2\", \"10.0.0.3:1\","
+            "{\"worker_nodes\": [\"127.0.0.1:31600\", \"localhost:31601\", \"10.0.0.2\", \"10.0.0.3:1\","
                 + " \"10.0.0.3:2\"]}"));
         final List<ClusterConfig.Node> nodes = config.nodes();
+        final Predicate<String> local = host -> host.equals("127.0.0.1") || host.equals("localhost");
+        assertTrue(config.sharesHost(nodes.get(0), local), "127.0.0.1 and localhost are one machine");
+        assertTrue(config.sharesHost(nodes.get(1), local));
+        assertFalse(config.sharesHost(nodes.get(2), local));
+        assertTrue(config.sharesHost(nodes.get(3), local));
         final Path home = Path.of("/srv/ds4j");
-        assertEquals("/srv/ds4j/127.0.0.1_31600", UpCommand.homeOf(nodes.get(0), config, home, true));
-        assertEquals("/srv/ds4j/127.0.0.1_31601", UpCommand.homeOf(nodes.get(1), config, home, true));
-        assertEquals("/srv/ds4j", UpCommand.homeOf(nodes.get(2), config, home, false));
+        assertEquals("/srv/ds4j/127.0.0.1_31600", UpCommand.homeOf(nodes.get(0), true, home, true));
+        assertEquals("/srv/ds4j/localhost_31601", UpCommand.homeOf(nodes.get(1), true, home, true));
+        assertEquals("/srv/ds4j", UpCommand.homeOf(nodes.get(2), false, home, false));
         // no -d: a remote worker runs in its ssh login directory, a shared host's below it
-        assertNull(UpCommand.homeOf(nodes.get(2), config, null, false));
-        assertEquals("10.0.0.3_2", UpCommand.homeOf(nodes.get(4), config, null, false));
+        assertNull(UpCommand.homeOf(nodes.get(2), false, null, false));
+        assertEquals("10.0.0.3_2", UpCommand.homeOf(nodes.get(4), true, null, false));
         assertEquals(Path.of("").toAbsolutePath().resolve("127.0.0.1_31600").toString(),
-            UpCommand.homeOf(nodes.get(0), config, null, true));
+            UpCommand.homeOf(nodes.get(0), true, null, true));
+        assertEquals("fe80--1_31501", new ClusterConfig.Node("fe80::1", 31501).homeName());
+    }
+
+    @Test
+    void aHostSshCannotReachIsReportedWithItsOutputAndTheSummaryNamesIt() throws Exception
+    {
+        assertEquals(0, run("generate_config", "-o", dir.toString()).exit());
+        // .invalid never resolves (RFC 2606): ssh fails at once without contacting anything
+        final Path file = write("{\"worker_nodes\": [\"no-such-host.invalid:31777\"], \"worker_config_path\":"
+            + " \"./worker_config.json\", \"remote_dscli\": \"/opt/ds4j/bin/dscli\"}");
+        final Result up = run("up", "-f", file.toString(), "-t", "5");
+        assertEquals(1, up.exit(), up.out() + up.err());
+        assertTrue(up.out().contains("no-such-host.invalid:31777: ssh root@no-such-host.invalid,"
+            + " /opt/ds4j/bin/dscli, home the ssh login directory"), up.out());
+        assertTrue(up.err().contains("[FAILED] Start worker service @ no-such-host.invalid:31777 failed (ssh"
+            + " root@no-such-host.invalid, exit code "), up.err());
+        assertTrue(up.err().contains("[FAILED] Up cluster failed: 0 of 1 workers started; failed:"
+            + " no-such-host.invalid:31777"), up.err());
+        assertTrue(up.err().contains("dscli down -f " + file), up.err());
+        final Result down = run("down", "-f", file.toString(), "-t", "5");
+        assertEquals(1, down.exit(), down.out() + down.err());
+        assertTrue(down.err().contains("[FAILED] Stop worker service @ no-such-host.invalid:31777 failed"),
+            down.err());
+        assertTrue(down.err().contains("[FAILED] Down cluster failed: 0 of 1 workers stopped; failed:"
+            + " no-such-host.invalid:31777"), down.err());
     }
 
     @Test
