@@ -36,7 +36,8 @@ import java.util.regex.Pattern;
             + " overrides worker_port; a host listed with several ports gets one worker per port, each with its own"
             + " home <DIR>/<host>_<port>."},
     footer = {"%nExamples:",
-        "  dscli generate_config -o ./conf        # then edit worker_nodes in ./conf/cluster_config.json",
+        "  dscli generate_config -o ./conf   (then list the hosts in worker_nodes of",
+        "                                    ./conf/cluster_config.json)",
         "  dscli up -f ./conf/cluster_config.json -d /srv/ds4j",
         "  dscli down -f ./conf/cluster_config.json"})
 final class UpCommand implements Callable<Integer>
