@@ -128,6 +128,16 @@ public final class ConfigFiles
      */
     public static Map<String, Object> readObject(final Path file)
     {
+        return readObject(file, "{\"flag\": {\"value\": \"...\"}}");
+    }
+
+    /**
+     * A JSON file that holds one object, {@code example} showing in the error what one looks like.
+     *
+     * @throws CliException (usage) when it is missing or not a JSON object
+     */
+    public static Map<String, Object> readObject(final Path file, final String example)
+    {
         final String text;
         try
         {
@@ -153,8 +163,8 @@ public final class ConfigFiles
         }
         catch (final IOException e)
         {
-            throw new CliException(CliException.USAGE, "config file " + file + " is not a JSON object like {\"flag\":"
-                + " {\"value\": \"...\"}}: " + e.getMessage().lines().findFirst().orElse(""));
+            throw new CliException(CliException.USAGE, "config file " + file + " is not a JSON object like " + example
+                + ": " + e.getMessage().lines().findFirst().orElse(""));
         }
     }
 

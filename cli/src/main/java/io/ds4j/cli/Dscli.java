@@ -14,17 +14,19 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code dscli}, the ds4j command line: the upstream's command names and snake_case flags ({@code start -w
- * --worker_address ...}, {@code stop}, {@code generate_config}, {@code query}) and its {@code [  OK  ]} lines. Started by
- * {@code bin/dscli}.
+ * --worker_address ...}, {@code stop}, {@code up}, {@code down}, {@code generate_config}, {@code query}) and its
+ * {@code [  OK  ]} lines. Started by {@code bin/dscli}.
  */
 @Command(name = "dscli", mixinStandardHelpOptions = true, versionProvider = Dscli.Version.class,
     description = "Start, stop, configure and query ds4j workers (a Java openYuanrong datasystem).",
-    subcommands = {StartCommand.class, StopCommand.class, GenerateConfigCommand.class, QueryCommand.class,
-        CommandLine.HelpCommand.class},
+    subcommands = {StartCommand.class, StopCommand.class, UpCommand.class, DownCommand.class,
+        GenerateConfigCommand.class, QueryCommand.class, CommandLine.HelpCommand.class},
     footer = {"%nExamples:",
         "  dscli generate_config -o ./conf",
         "  dscli start -d /srv/ds4j -w --worker_address 127.0.0.1:31501",
         "  dscli stop -w 127.0.0.1:31501",
+        "  dscli up -f ./conf/cluster_config.json -d /srv/ds4j",
+        "  dscli down -f ./conf/cluster_config.json",
         "  dscli query cluster --etcd_address 127.0.0.1:2379"})
 public final class Dscli implements Callable<Integer>
 {
@@ -54,7 +56,8 @@ public final class Dscli implements Callable<Integer>
     @Override
     public Integer call()
     {
-        throw new ParameterException(spec.commandLine(), "a command is missing: start, stop, generate_config or query");
+        throw new ParameterException(spec.commandLine(), "a command is missing: start, stop, up, down,"
+            + " generate_config or query");
     }
 
     /**

@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
  * description) and {@code cluster_config.json} (the upstream's defaults) to start editing from.
  */
 @Command(name = "generate_config", mixinStandardHelpOptions = true,
-    description = "Write worker_config.json (every worker flag at its default) and cluster_config.json.")
+    description = {"Write worker_config.json (every worker flag at its default) and cluster_config.json (the"
+        + " hosts for dscli up and down: worker_nodes, worker_port, ssh_auth, worker_config_path)."})
 final class GenerateConfigCommand implements Callable<Integer>
 {
     @Spec
@@ -48,6 +49,7 @@ final class GenerateConfigCommand implements Callable<Integer>
         out.printf("wrote %s (%d worker flags at their defaults)%n", worker, ConfigFiles.workerConfig().size());
         out.printf("wrote %s%n", cluster);
         out.printf("start a worker with it: dscli start -f %s -w --worker_address HOST:PORT%n", worker);
+        out.printf("or one on every worker_nodes host: dscli up -f %s%n", cluster);
         out.flush();
         return 0;
     }

@@ -140,6 +140,12 @@ final class StartCommand implements Callable<Integer>
         return WorkerFlags.parse(args);
     }
 
+    /** How long start waits by default: 90 s, plus add_node_wait_time_s for a worker joining a cluster. */
+    static int defaultTimeoutSeconds(final WorkerConfig config)
+    {
+        return 90 + (config.etcdAddress().isEmpty() ? 0 : config.addNodeWaitTimeS());
+    }
+
     @Override
     public Integer call() throws IOException, InterruptedException
     {
@@ -176,8 +182,7 @@ final class StartCommand implements Callable<Integer>
         PreChecks.checkShmSpace(PreChecks.DEV_SHM, config.sharedMemorySizeBytes());
 
         final WorkerLauncher.Spawned worker = WorkerLauncher.spawn(flags, home);
-        final int waitSeconds = timeoutSeconds != -1 ? timeoutSeconds
-            : 90 + (config.etcdAddress().isEmpty() ? 0 : config.addNodeWaitTimeS());
+        final int waitSeconds = timeoutSeconds != -1 ? timeoutSeconds : defaultTimeoutSeconds(config);
         final Duration timeout = Duration.ofSeconds(waitSeconds);
         final WorkerLauncher.Outcome outcome = WorkerLauncher.awaitReady(worker, timeout, waited ->
         {
