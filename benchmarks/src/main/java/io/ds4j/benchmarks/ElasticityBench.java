@@ -423,7 +423,12 @@ final class ElasticityBench
                             }
                             else
                             {
-                                leaver.kv().mset(batch, values, SetParam.DEFAULT);
+                                final List<String> failed = leaver.kv().mset(batch, values, SetParam.DEFAULT);
+                                if (!failed.isEmpty())
+                                {
+                                    throw new IOException("mset of " + batch.size() + " keys failed for "
+                                        + failed.size() + ", e.g. " + failed.getFirst());
+                                }
                             }
                             batch.clear();
                             values.clear();

@@ -29,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClusterLosslessExitTest
 {
     private static final int LEAVER = 2;
+    private static final int SMALL = 20_000;
 
     private static byte[] valueOf(final int i)
     {
@@ -53,6 +54,18 @@ class ClusterLosslessExitTest
                 for (int i = 0; i < count; i++)
                 {
                     leaver.kv().set("lossless-" + i, valueOf(i), SetParam.DEFAULT);
+                }
+                // many small values written in batches: each must be moved too
+                for (int from = 0; from < SMALL; from += 1000)
+                {
+                    final List<String> keys = new ArrayList<>();
+                    final List<byte[]> values = new ArrayList<>();
+                    for (int i = from; i < from + 1000; i++)
+                    {
+                        keys.add("small-" + i);
+                        values.add(("small value " + i).getBytes());
+                    }
+                    assertEquals(List.of(), leaver.kv().mset(keys, values, SetParam.DEFAULT));
                 }
                 // some keys already have a replica elsewhere: the move must not trip over it
                 for (int i = 0; i < count; i += 7)
@@ -110,6 +123,20 @@ class ClusterLosslessExitTest
                     {
                         assertArrayEquals(valueOf(i), client.kv().get("lossless-" + i), "lossless-" + i + " via "
                             + survivor);
+                    }
+                    for (int from = 0; from < SMALL; from += 1000)
+                    {
+                        final List<String> keys = new ArrayList<>();
+                        for (int i = from; i < from + 1000; i++)
+                        {
+                            keys.add("small-" + i);
+                        }
+                        final List<byte[]> values = client.kv().get(keys, 0);
+                        for (int i = 0; i < keys.size(); i++)
+                        {
+                            assertArrayEquals(("small value " + (from + i)).getBytes(), values.get(i), keys.get(i)
+                                + " via " + survivor);
+                        }
                     }
                     for (final Map.Entry<String, byte[]> late : acked.entrySet())
                     {
