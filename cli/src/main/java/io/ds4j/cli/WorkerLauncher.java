@@ -272,6 +272,17 @@ public final class WorkerLauncher
     public static Spawned spawn(final Map<String, String> flags, final Path homeDir, final String classpath,
         final Path java) throws IOException
     {
+        return spawn(flags, homeDir, classpath, java, List.of());
+    }
+
+    /**
+     * {@link #spawn(Map, Path, String, Path)} with {@code prefix} in front of the command, a program that execs the
+     * rest in place, so the pid stays the worker's (tests run a worker in a network namespace with
+     * {@code ip netns exec NAME}).
+     */
+    public static Spawned spawn(final Map<String, String> flags, final Path homeDir, final String classpath,
+        final Path java, final List<String> prefix) throws IOException
+    {
         final Path home = homeDir.toAbsolutePath().normalize();
         final Map<String, String> resolved = resolve(flags, home);
         final Path logDir = Path.of(resolved.get("log_dir"));
@@ -280,7 +291,8 @@ public final class WorkerLauncher
         Files.deleteIfExists(readyFile);
         final Path outFile = logDir.resolve(OUT_FILE);
         final long offset = Files.exists(outFile) ? Files.size(outFile) : 0;
-        final List<String> command = command(resolved, classpath, java);
+        final List<String> command = new ArrayList<>(prefix);
+        command.addAll(command(resolved, classpath, java));
         final ProcessBuilder builder = new ProcessBuilder(command)
             .directory(home.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A voluntary exit with {@code enable_lossless_data_exit_mode} (issue 7, docs/cluster.md section 6.6): the leaving
  * worker moves every cache-only value it holds as primary to the workers that take over its ranges, so each reads back
- * byte-exact through the survivors, while writes through it are refused with SCALE_DOWN (and every write it did
+ * byte-exact through the survivors, while its clients' requests are refused with SCALE_DOWN (and every write it did
  * acknowledge survives too). The control: the same exit without the mode loses those values.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)

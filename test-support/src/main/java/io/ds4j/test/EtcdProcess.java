@@ -57,8 +57,10 @@ public final class EtcdProcess implements AutoCloseable
     private Process process;
     private boolean closed;
 
-    private EtcdProcess(final int clientPort, final int peerPort, final Path home)
+    private final String host;
+    private EtcdProcess(final String host, final int clientPort, final int peerPort, final Path home)
     {
+        this.host = host;
         this.clientPort = clientPort;
         this.peerPort = peerPort;
         this.home = home;
@@ -69,6 +71,12 @@ public final class EtcdProcess implements AutoCloseable
      * {@link #START_TIMEOUT}, or if {@code /usr/bin/etcd} is not installed.
      */
     public static EtcdProcess start()
+    {
+        return start("127.0.0.1");
+    }
+
+    /** {@link #start()} listening on {@code host} (an address of this machine) instead of the loopback one. */
+    public static EtcdProcess start(final String host)
     {
         if (!Files.isExecutable(ETCD))
         {
@@ -85,7 +93,7 @@ public final class EtcdProcess implements AutoCloseable
             throw new UncheckedIOException("cannot make an etcd data directory under /tmp", e);
         }
         final int[] ports = FreePorts.next(2);
-        final EtcdProcess etcd = new EtcdProcess(ports[0], ports[1], home);
+        final EtcdProcess etcd = new EtcdProcess(host, ports[0], ports[1], home);
         try
         {
             etcd.launch();
@@ -98,13 +106,13 @@ public final class EtcdProcess implements AutoCloseable
         return etcd;
     }
 
-    /** {@code 127.0.0.1:<client port>}, as {@code --etcd_address} takes it. */
+    /** {@code <host>:<client port>} (the host is 127.0.0.1 unless started on another), as {@code --etcd_address} takes it. */
     public String endpoint()
     {
-        return "127.0.0.1:" + clientPort;
+        return host + ":" + clientPort;
     }
 
-    /** {@code http://127.0.0.1:<client port>}. */
+    /** {@code http://<host>:<client port>}. */
     public String url()
     {
         return "http://" + endpoint();
@@ -240,8 +248,8 @@ public final class EtcdProcess implements AutoCloseable
 
     private List<String> command()
     {
-        final String client = "http://127.0.0.1:" + clientPort;
-        final String peer = "http://127.0.0.1:" + peerPort;
+        final String client = "http://" + host + ":" + clientPort;
+        final String peer = "http://" + host + ":" + peerPort;
         return List.of(ETCD.toString(),
             "--name", "default",
             "--data-dir", dataDir().toString(),

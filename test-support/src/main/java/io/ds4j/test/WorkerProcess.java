@@ -57,6 +57,8 @@ public final class WorkerProcess implements AutoCloseable
     }
 
     private final Path homeDir;
+    /** What runs in front of the worker's command (nothing, or e.g. {@code ip netns exec NAME}). */
+    private List<String> commandPrefix = List.of();
     private final Map<String, String> requestedFlags;
     private final HostPort address;
     private WorkerLauncher.Spawned spawned;
@@ -97,6 +99,15 @@ public final class WorkerProcess implements AutoCloseable
      */
     public static WorkerProcess start(final Map<String, String> extraFlags)
     {
+        return start(extraFlags, List.of());
+    }
+
+    /**
+     * {@link #start(Map)} with {@code prefix} in front of the worker's command, a program that execs the rest in
+     * place, e.g. {@code ip netns exec NAME} to run the worker in a network namespace.
+     */
+    public static WorkerProcess start(final Map<String, String> extraFlags, final List<String> prefix)
+    {
         final Path home;
         try
         {
@@ -115,6 +126,7 @@ public final class WorkerProcess implements AutoCloseable
         flags.put("ready_check_path", home.resolve("probe/ready").toString());
         flags.putAll(extraFlags);
         final WorkerProcess worker = new WorkerProcess(home, flags);
+        worker.commandPrefix = List.copyOf(prefix);
         try
         {
             worker.launch();
@@ -346,7 +358,8 @@ public final class WorkerProcess implements AutoCloseable
         final WorkerLauncher.Outcome outcome;
         try
         {
-            spawned = WorkerLauncher.spawn(requestedFlags, homeDir);
+            spawned = WorkerLauncher.spawn(requestedFlags, homeDir, WorkerLauncher.defaultClasspath(),
+                WorkerLauncher.defaultJava(), commandPrefix);
             RUNNING.removeIf(process -> !process.isAlive());
             RUNNING.add(spawned.process());
             outcome = WorkerLauncher.awaitReady(spawned, READY_TIMEOUT, null);

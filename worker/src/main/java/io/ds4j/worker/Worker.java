@@ -12,6 +12,7 @@ import io.ds4j.worker.peer.PeerCopyHolders;
 import io.ds4j.worker.peer.PeerService;
 import io.ds4j.worker.peer.RoutingOwner;
 import io.ds4j.worker.reconcile.DataMigrator;
+import io.ds4j.worker.reconcile.MembershipFence;
 import io.ds4j.worker.reconcile.OwnershipGuard;
 import io.ds4j.worker.reconcile.Reconciler;
 import io.ds4j.worker.kv.KvService;
@@ -154,6 +155,11 @@ public final class Worker implements AutoCloseable
         membership = ClusterMembership.join(etcd, self, config.nodeTimeoutS(), config.heartbeatIntervalMs(),
             JOIN_TIMEOUT, java.time.Duration.ofSeconds(config.addNodeWaitTimeS()), reconciler::memberChanged);
         membership.addReRegisterListener(reconciler::reRegistered);
+        final MembershipFence fence = new MembershipFence(self, () -> membership, () -> ring, peers);
+        reconciler.fence(fence);
+        owner.fence(fence);
+        data.refuseWhen(fence);
+        peerService.membershipView(membership::viewOf);
         ring = membership.ring();
         reconciler.start(ring);
         membership.addRingListener(this::routeBy);
@@ -366,8 +372,8 @@ public final class Worker implements AutoCloseable
     {
         try
         {
-            if (!data.publisher().refuseWrites("worker " + config.workerAddress() + " is leaving the cluster; write "
-                + "through another worker", LEAVE_TIMEOUT))
+            if (!data.refuseClients("worker " + config.workerAddress() + " is leaving the cluster; use another "
+                + "worker", LEAVE_TIMEOUT))
             {
                 LOG.warn("lossless exit: writes under way did not finish within {}; moving what is here", LEAVE_TIMEOUT);
             }

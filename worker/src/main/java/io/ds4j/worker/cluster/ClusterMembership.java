@@ -149,6 +149,9 @@ public final class ClusterMembership implements AutoCloseable
     private java.util.concurrent.CompletableFuture<LeaseKeepAliveResponse> pendingRenewal;
     private long pendingRenewalLease;
 
+    /** When the last renewal etcd confirmed was sent (the registration's grant counts as one). */
+    private volatile long renewedAtNanos = System.nanoTime();
+    private long pendingRenewalSentNanos;
     /** add_node_wait_time_s, in ms: set once by {@link #join} before the start runs. */
     private long addNodeWaitMs;
 
@@ -362,6 +365,36 @@ public final class ClusterMembership implements AutoCloseable
      * Whether etcd answers and the membership watch is current: only then does a missing row mean a worker is gone
      * (during an outage every row looks missing from here).
      */
+    /**
+     * How long ago the lease was last surely renewed: counted from when the last renewal that etcd confirmed was sent,
+     * so the lease lasts at least {@code node_timeout_s} from then. Past that, etcd may have expired it.
+     */
+    public long sinceRenewalMs()
+    {
+        return (System.nanoTime() - renewedAtNanos) / 1_000_000;
+    }
+
+    /**
+     * How etcd looks from here for {@code asker}, a peer whose own lease may have lapsed ({@code PEER_MEMBERSHIP}):
+     * not reached (this worker's lease not renewed within its last three heartbeats, at least 1.5 s), or reached with
+     * the asker's membership row there or gone.
+     */
+    public io.ds4j.common.protocol.peer.MembershipCheckCodec.View viewOf(final String asker)
+    {
+        if (closed || sinceRenewalMs() >= Math.max(3L * heartbeatIntervalMs, 1_500) || membersWatchNeeded)
+        {
+            return io.ds4j.common.protocol.peer.MembershipCheckCodec.View.NO_ETCD;
+        }
+        return members.containsKey(asker) ? io.ds4j.common.protocol.peer.MembershipCheckCodec.View.MEMBER
+            : io.ds4j.common.protocol.peer.MembershipCheckCodec.View.GONE;
+    }
+
+    /** {@code node_timeout_s}, the lease's TTL. */
+    public int nodeTimeoutS()
+    {
+        return nodeTimeoutS;
+    }
+
     public boolean etcdHealthy()
     {
         return !closed && trouble == null && !membersWatchNeeded && membersWatcher != null;
@@ -514,6 +547,7 @@ public final class ClusterMembership implements AutoCloseable
     /** Grants a lease, puts the row under it and keeps it alive; drops the lease before it, if any. */
     private void register(final Duration timeout) throws IOException
     {
+        final long asked = System.nanoTime();
         final long id = EtcdCalls.await(leases.grant(nodeTimeoutS), timeout,
             "grant a lease of " + nodeTimeoutS + " s", etcd).getID();
         final PutResponse put;
@@ -542,6 +576,7 @@ public final class ClusterMembership implements AutoCloseable
             revokeQuietly(previousLease);
         }
         registrations.incrementAndGet();
+        renewedAtNanos = asked;
     }
 
     private void writeTag(final String newTag, final Duration timeout) throws IOException
@@ -914,11 +949,13 @@ public final class ClusterMembership implements AutoCloseable
         if (pendingRenewal == null || pendingRenewal.isDone() || pendingRenewalLease != leaseId)
         {
             pendingRenewalLease = leaseId;
+            pendingRenewalSentNanos = System.nanoTime();
             pendingRenewal = leases.keepAliveOnce(leaseId);
         }
         try
         {
             pendingRenewal.get(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            renewedAtNanos = Math.max(renewedAtNanos, pendingRenewalSentNanos);
         }
         catch (final TimeoutException e)
         {

@@ -50,8 +50,8 @@ public final class WorkerFlags
             "While metadata moves between workers, redirect requests to the new owner instead of failing them.");
         add("enable_lossless_data_exit_mode", "false", Kind.BOOL,
             "On a voluntary exit (SIGTERM, dscli stop), first move every value that exists only in this worker's"
-                + " memory or spill (not yet in L2) to the other workers, so no acknowledged value is lost; new"
-                + " writes through this worker are refused with SCALE_DOWN meanwhile.");
+                + " memory or spill (not yet in L2) to the other workers, so no acknowledged value is lost; its"
+                + " clients' requests are refused with SCALE_DOWN meanwhile.");
         add("data_migrate_rate_limit_mb", "40", Kind.INT,
             "Most MiB per second a lossless exit moves to the other workers; dscli stop waits"
                 + " 180 s + shared_memory_size_mb / this before it kills the worker.");

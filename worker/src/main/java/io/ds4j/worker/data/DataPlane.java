@@ -20,6 +20,8 @@ import java.util.function.Function;
  */
 public final class DataPlane implements AutoCloseable
 {
+    private final Admission admission = new Admission();
+
     private static final Logger LOG = LoggerFactory.getLogger(DataPlane.class);
 
     private final String self;
@@ -40,8 +42,8 @@ public final class DataPlane implements AutoCloseable
         this.store = store;
         copies.addRemovalListener(store::removed);
         this.owner = owners.apply(holders.apply(this));
-        this.publisher = new Publisher(self, store, copies, owner);
-        this.resolver = new Resolver(self, store, copies, owner, publisher, fetcher, replication);
+        this.publisher = new Publisher(self, store, copies, owner, admission);
+        this.resolver = new Resolver(self, store, copies, owner, publisher, fetcher, replication, admission);
         store.onEvicted(this::evicted);
     }
 
@@ -110,6 +112,28 @@ public final class DataPlane implements AutoCloseable
     public void retire(final String key, final long version, final Removal why)
     {
         copies.retire(key, version, why);
+    }
+
+    /**
+     * From now on gets and publishes are refused with NOT_READY whenever {@code reason} gives one (a cluster worker's
+     * {@code MembershipFence}).
+     */
+    public void refuseWhen(final java.util.function.Supplier<String> reason)
+    {
+        admission.fence(reason);
+    }
+
+    /**
+     * A lossless exit begins: from now on every get and publish of this node's clients is refused with SCALE_DOWN and
+     * {@code why} (its copies are about to be given up, and an owner no longer retires what it gave up); returns once
+     * the publishes already under way finished, or after {@code timeout}.
+     *
+     * @return whether they all finished
+     */
+    public boolean refuseClients(final String why, final java.time.Duration timeout) throws InterruptedException
+    {
+        admission.leaving(why);
+        return publisher.awaitPublishes(timeout);
     }
 
     /** The owner made this node's replica of {@code version} the key's primary copy. */

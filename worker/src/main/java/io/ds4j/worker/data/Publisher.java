@@ -35,13 +35,14 @@ public final class Publisher
     private final LocalCopies copies;
     private final MetadataOwner owner;
     private final AtomicLong lastVersion = new AtomicLong();
+    private final Admission admission;
     /** Publishes under way, so a lossless exit can wait for the last of them before it scans what is here. */
     private final AtomicInteger publishing = new AtomicInteger();
-    /** Why writes are refused (SCALE_DOWN), or null while they are accepted. */
-    private volatile String refusal;
 
-    Publisher(final String self, final TieredStore store, final LocalCopies copies, final MetadataOwner owner)
+    Publisher(final String self, final TieredStore store, final LocalCopies copies, final MetadataOwner owner,
+        final Admission admission)
     {
+        this.admission = admission;
         this.self = self;
         this.store = store;
         this.copies = copies;
@@ -78,11 +79,14 @@ public final class Publisher
         publishing.incrementAndGet();
         try
         {
-            final String refused = refusal;
-            if (refused != null)
+            try
+            {
+                admission.check();
+            }
+            catch (final DsException e)
             {
                 object.release();
-                throw new DsException(StatusCode.SCALE_DOWN, refused);
+                throw e;
             }
             return publishVersion(key, object, writeMode, expiresAtMs, existence, consistency, attachment);
         }
@@ -93,14 +97,13 @@ public final class Publisher
     }
 
     /**
-     * From now on every publish is refused with SCALE_DOWN and {@code why} (a lossless exit: what is written here
-     * after its scan would be lost); returns once the publishes already under way finished, or after {@code timeout}.
+     * Waits until the publishes under way finished, up to {@code timeout} (a lossless exit, once publishes are refused:
+     * what is written here after its scan would be lost).
      *
      * @return whether they all finished
      */
-    public boolean refuseWrites(final String why, final java.time.Duration timeout) throws InterruptedException
+    boolean awaitPublishes(final java.time.Duration timeout) throws InterruptedException
     {
-        refusal = why;
         final long deadline = System.nanoTime() + timeout.toNanos();
         while (publishing.get() > 0)
         {

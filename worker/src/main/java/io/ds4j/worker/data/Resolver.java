@@ -34,6 +34,8 @@ import java.util.function.BiFunction;
  */
 public final class Resolver
 {
+    private final Admission admission;
+
     /**
      * A version the owner named that its holder no longer has (overwritten meanwhile) is looked up again, for as long
      * as this: a writer that overwrites the key faster than a query and a pull take can make several attempts in a
@@ -53,8 +55,9 @@ public final class Resolver
     private volatile BiFunction<ConsistencyType, Boolean, StoreEntry.Attachment> objectAttachment = (c, s) -> null;
 
     Resolver(final String self, final TieredStore store, final LocalCopies copies, final MetadataOwner owner,
-        final Publisher publisher, final PrimaryFetcher fetcher, final boolean replication)
+        final Publisher publisher, final PrimaryFetcher fetcher, final boolean replication, final Admission admission)
     {
+        this.admission = admission;
         this.self = self;
         this.store = store;
         this.copies = copies;
@@ -83,6 +86,7 @@ public final class Resolver
         {
             KeyRules.check(key);
         }
+        admission.check();
         final Value[] values = new Value[keys.size()];
         List<String> missing = null;
         try

@@ -9,6 +9,7 @@ import io.ds4j.common.ring.HashRing;
 import io.ds4j.common.protocol.peer.FetchCodec;
 import io.ds4j.common.protocol.peer.KeyCodec;
 import io.ds4j.common.protocol.peer.KeyVersionCodec;
+import io.ds4j.common.protocol.peer.MembershipCheckCodec;
 import io.ds4j.common.protocol.peer.MigrateDataCodec;
 import io.ds4j.common.protocol.peer.OwnerAdoptCodec;
 import io.ds4j.common.protocol.peer.OwnerFetchCodec;
@@ -185,6 +186,13 @@ public final class PeerClients implements PrimaryFetcher, AutoCloseable
         return connection(target).call(PeerMessageType.MIGRATE_DATA,
             out -> MigrateDataCodec.writeRequest(out, self, keys, versions),
             in -> MigrateDataCodec.readReply(in, keys.size()), timeoutMs, null);
+    }
+
+    /** How etcd looks from {@code peer} for this worker; throws when it does not answer within {@code timeoutMs}. */
+    public MembershipCheckCodec.View membershipSeenBy(final String peer, final long timeoutMs)
+    {
+        return connection(peer).call(PeerMessageType.PEER_MEMBERSHIP,
+            out -> MembershipCheckCodec.writeRequest(out, self), MembershipCheckCodec::readReply, timeoutMs, null);
     }
 
     public void promote(final String holder, final String key, final long version)

@@ -12,6 +12,7 @@ import io.ds4j.common.protocol.StatusCodec;
 import io.ds4j.common.protocol.peer.FetchCodec;
 import io.ds4j.common.protocol.peer.KeyCodec;
 import io.ds4j.common.protocol.peer.KeyVersionCodec;
+import io.ds4j.common.protocol.peer.MembershipCheckCodec;
 import io.ds4j.common.protocol.peer.MigrateDataCodec;
 import io.ds4j.common.protocol.peer.OwnerAdoptCodec;
 import io.ds4j.common.protocol.peer.OwnerFetchCodec;
@@ -50,6 +51,8 @@ public final class PeerService implements AutoCloseable
 {
     /** Keys of one MIGRATE_DATA pulled at once. */
     private static final int MIGRATE_PULLS = 16;
+    private volatile java.util.function.Function<String, MembershipCheckCodec.View> membershipView =
+        asker -> MembershipCheckCodec.View.NO_ETCD;
     private static final Logger LOG = LoggerFactory.getLogger(PeerService.class);
     private static final long SEND_CHUNK = 4L << 20;
     /**
@@ -72,6 +75,12 @@ public final class PeerService implements AutoCloseable
         this.data = data;
         this.segmentFile = FileChannel.open(data.store().pool().path(), StandardOpenOption.READ);
         this.localOwner = localOwner;
+    }
+
+    /** What PEER_MEMBERSHIP answers for an asker: how etcd looks from this worker (its membership's view). */
+    public void membershipView(final java.util.function.Function<String, MembershipCheckCodec.View> value)
+    {
+        this.membershipView = value;
     }
 
     /** Where RECONCILED messages go (the cluster's reconciler). */
@@ -209,7 +218,8 @@ public final class PeerService implements AutoCloseable
         return switch (request.type())
         {
             case PeerMessageType.OWNER_ADD_COPY, PeerMessageType.OWNER_REMOVE_COPY, PeerMessageType.OWNER_EXISTS,
-                 PeerMessageType.OWNER_REF, PeerMessageType.OWNER_REF_COUNT, PeerMessageType.HOLDER_PROMOTE -> true;
+                 PeerMessageType.OWNER_REF, PeerMessageType.OWNER_REF_COUNT, PeerMessageType.HOLDER_PROMOTE,
+                 PeerMessageType.PEER_MEMBERSHIP -> true;
             case PeerMessageType.OWNER_QUERY -> OwnerQueryCodec.peekSubTimeoutMs(request) <= 0;
             default -> false;
         };
@@ -353,6 +363,15 @@ public final class PeerService implements AutoCloseable
                 {
                     final StatusCode[] outcomes = replicateAll(r);
                     return out -> MigrateDataCodec.writeReply(out, outcomes);
+                });
+            }
+            case PeerMessageType.PEER_MEMBERSHIP ->
+            {
+                final String asker = MembershipCheckCodec.readRequest(in);
+                yield answer(replies, type, id, () ->
+                {
+                    final MembershipCheckCodec.View view = membershipView.apply(asker);
+                    return out -> MembershipCheckCodec.writeReply(out, view);
                 });
             }
             case PeerMessageType.HOLDER_PROMOTE ->

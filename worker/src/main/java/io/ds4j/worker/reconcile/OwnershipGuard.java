@@ -53,6 +53,7 @@ public final class OwnershipGuard implements MetadataOwner
      */
     private final Map<String, java.util.Deque<ReconciledCodec.Request>> reports = new ConcurrentHashMap<>();
     private static final int REPORTS_KEPT = 8;
+    private volatile java.util.function.Supplier<String> fence = () -> null;
     private volatile Gate gate;
 
     /**
@@ -166,8 +167,19 @@ public final class OwnershipGuard implements MetadataOwner
         }
     }
 
+    /** Why this worker may not answer as an owner now ({@link MembershipFence}), or null; set once at wiring. */
+    public void fence(final java.util.function.Supplier<String> value)
+    {
+        fence = value;
+    }
+
     private void admit(final String key)
     {
+        final String refused = fence.get();
+        if (refused != null)
+        {
+            throw new DsException(StatusCode.NOT_READY, refused);
+        }
         // held first, then checked: the ring may have changed while the call waited
         Gate open = gate;
         while (open != null && open.covers(key, self))

@@ -58,6 +58,8 @@ public final class Reconciler implements AutoCloseable
     private final PeerClients peers;
     private final Supplier<Map<String, String>> members;
     private final boolean reportOnRestart;
+    /** Told when a re-registration's reconciliation is done; set once at wiring. */
+    private volatile MembershipFence fence;
     private final ScheduledExecutorService thread;
     /** The last ring handled, and the start time last seen per peer; touched on {@link #thread} only. */
     private HashRing last;
@@ -149,6 +151,12 @@ public final class Reconciler implements AutoCloseable
     public void reRegistered()
     {
         thread.execute(this::onReRegistered);
+    }
+
+    /** Where to say that a re-registration's reconciliation is done (the worker serves again only after it). */
+    public void fence(final MembershipFence value)
+    {
+        fence = value;
     }
 
     /** A voluntary exit begins: a ring without this worker is then a handover, not a loss. */
@@ -331,6 +339,24 @@ public final class Reconciler implements AutoCloseable
     }
 
     private void onReRegistered()
+    {
+        final MembershipFence currentFence = fence;
+        final long registrations = currentFence == null ? 0 : currentFence.registrations();
+        try
+        {
+            dropReplicasAndCheckPrimaries();
+        }
+        finally
+        {
+            if (currentFence != null)
+            {
+                currentFence.reconciled(registrations);
+            }
+        }
+    }
+
+    /** While it was out, owners may have failed to tell this worker of overwrites: replicas go, primaries are checked. */
+    private void dropReplicasAndCheckPrimaries()
     {
         final List<StoreEntry> replicas = new ArrayList<>();
         final List<KeyHandover> primaries = new ArrayList<>();

@@ -46,6 +46,11 @@ public final class PeerMessageType
      * primary and is about to give up; the owners then promote them.
      */
     public static final short MIGRATE_DATA = 116;
+    /**
+     * To any worker: how etcd looks from there, for the asker ({@code MembershipCheckCodec}). A worker whose lease may
+     * have lapsed asks, to tell an etcd outage (no one reaches etcd) from its own loss of membership.
+     */
+    public static final short PEER_MEMBERSHIP = 117;
     /** To a primary: the bytes of a version, sent after the reply frame. */
     public static final short FETCH = 120;
     /**
@@ -89,6 +94,7 @@ public final class PeerMessageType
             case HOLDER_EXPIRY -> "HOLDER_EXPIRY";
             case HOLDER_PROMOTE -> "HOLDER_PROMOTE";
             case MIGRATE_DATA -> "MIGRATE_DATA";
+            case PEER_MEMBERSHIP -> "PEER_MEMBERSHIP";
             case FETCH -> "FETCH";
             case FETCH_RECEIVED -> "FETCH_RECEIVED";
             case OWNER_FETCH -> "OWNER_FETCH";
