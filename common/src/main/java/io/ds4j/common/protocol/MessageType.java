@@ -40,6 +40,13 @@ public final class MessageType
     /** A client gave a latch back (no reply). */
     public static final short LATCH_RELEASED = 51;
 
+    /** Device objects (docs/protocol.md, section 5.22 on): bytes stay on the producer's device, the worker keeps where. */
+    public static final short DEV_MSET = 60;
+    public static final short DEV_MGET = 61;
+    public static final short DEV_DELETE = 62;
+    /** A publisher waits until its one-shot device objects were received. */
+    public static final short DEV_AWAIT = 63;
+
     /** Bumped whenever a body changes incompatibly; HELLO carries it and the worker refuses another. */
     public static final int PROTOCOL_VERSION = 1;
 
@@ -73,6 +80,10 @@ public final class MessageType
             case OBJ_RELEASE_REFS -> "OBJ_RELEASE_REFS";
             case LATCH_HELD -> "LATCH_HELD";
             case LATCH_RELEASED -> "LATCH_RELEASED";
+            case DEV_MSET -> "DEV_MSET";
+            case DEV_MGET -> "DEV_MGET";
+            case DEV_DELETE -> "DEV_DELETE";
+            case DEV_AWAIT -> "DEV_AWAIT";
             default -> "UNKNOWN(" + type + ")";
         };
     }
