@@ -43,7 +43,7 @@ class FragmentLayoutTest
         assertEquals(64, FragmentLayout.dataOffset(1));
         assertEquals(64, FragmentLayout.dataOffset(5));
         assertEquals(128, FragmentLayout.dataOffset(6));
-        assertEquals(24 + 62 * 8 + 24, FragmentLayout.dataOffset(62), "the DeepSeek shape: 62 fragments");
+        assertEquals(576, FragmentLayout.dataOffset(62), "the DeepSeek shape: 24 + 62 x 8 = 520 bytes, rounded up");
         assertEquals(0, FragmentLayout.dataOffset(62) % 64);
     }
 
