@@ -22,6 +22,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code devset}: devMset, prints {@code REGISTERED failed}, then holds the device memory until the stdin line
  *   {@code EXIT} (or a kill)</li>
  *   <li>{@code publish}: devPublish, prints {@code PUBLISHED}, waits for the receipts, prints {@code RECEIVED}</li>
+ *   <li>{@code remote-get}: a reader that says it is on another host (system property {@code ds4j.hostId}), over
+ *   TCP: devMget into blobs on device 1, prints {@code PULLED failed} and {@code MISMATCH where} or {@code EXACT}</li>
  * </ul>
  */
 public final class DeviceProgram
@@ -46,6 +48,27 @@ public final class DeviceProgram
         }
     }
 
+    private static void remoteGet(final String host, final int port, final List<String> keys, final int fragments,
+        final int size, final long seed)
+    {
+        System.setProperty("ds4j.hostId", "another-host/pid:[1]");
+        try (DsClient client = DsClient.connect(io.ds4j.client.ConnectOptions.builder(host, port)
+            .transport(io.ds4j.client.ConnectOptions.Transport.TCP_INLINE).build()))
+        {
+            final HeteroClient hetero = client.hetero();
+            final DeviceMemory memory = hetero.deviceMemory();
+            final List<DeviceBlobList> blobs = DevicePattern.allocate(memory, 1, keys.size(), fragments, size);
+            System.out.println("PULLED " + hetero.devMget(keys, blobs, 0));
+            String mismatch = null;
+            for (int k = 0; k < keys.size() && mismatch == null; k++)
+            {
+                mismatch = DevicePattern.mismatch(memory, blobs.get(k), k, seed);
+            }
+            System.out.println(mismatch == null ? "EXACT" : "MISMATCH " + mismatch);
+            DevicePattern.free(memory, blobs);
+        }
+    }
+
     private static void run(final String[] args) throws Exception
     {
         System.setProperty("ds4j.device", args[2]);
@@ -54,6 +77,11 @@ public final class DeviceProgram
         final int fragments = Integer.parseInt(args[5]);
         final int size = Integer.parseInt(args[6]);
         final long seed = Long.parseLong(args[7]);
+        if (command.equals("remote-get"))
+        {
+            remoteGet(args[0], Integer.parseInt(args[1]), keys, fragments, size, seed);
+            return;
+        }
         try (DsClient client = DsClient.connect(args[0], Integer.parseInt(args[1])))
         {
             final HeteroClient hetero = client.hetero();

@@ -289,6 +289,31 @@ abstract class DeviceScenarios
     }
 
     @Test
+    void aReaderOnAnotherHostGetsTheObjectsThroughAHostObjectTheProducerStages()
+    {
+        final List<String> keys = keys("remote", 2);
+        try (ChildJvm producer = producer("devset", keys, 6, 50_000, 27);
+             ChildJvm reader = awaitThen(producer, "REGISTERED []",
+                 () -> producer("remote-get", keys, 6, 50_000, 27)))
+        {
+            reader.awaitLine("PULLED []", CHILD_TIMEOUT);
+            reader.awaitLine("EXACT", CHILD_TIMEOUT);
+            assertEquals(0, reader.awaitExit(CHILD_TIMEOUT), reader.output());
+            // staging did not consume the objects: they stay for other readers
+            assertEquals(List.of(), hetero.devMget(keys, blobs(2, 6, 50_000), 0));
+            producer.tell("EXIT");
+            assertEquals(0, producer.awaitExit(CHILD_TIMEOUT), producer.output());
+        }
+    }
+
+    private static ChildJvm awaitThen(final ChildJvm first, final String line,
+        final java.util.function.Supplier<ChildJvm> then)
+    {
+        first.awaitLine(line, CHILD_TIMEOUT);
+        return then.get();
+    }
+
+    @Test
     void devMgetWaitsForAKeyRegisteredLater() throws Exception
     {
         final List<String> key = keys("devlater", 1);

@@ -55,7 +55,7 @@ public final class HeteroClient implements AutoCloseable
         this.device = device;
         this.ownsDevice = ownsDevice;
         this.swap = new HostSwap(kv, link, device);
-        this.objects = new DeviceObjects(link, device, executor);
+        this.objects = new DeviceObjects(link, device, executor, swap);
     }
 
     /** The device memory in use: CUDA, or host memory where no GPU was found. */
@@ -134,8 +134,10 @@ public final class HeteroClient implements AutoCloseable
     }
 
     /**
-     * Copies device objects into the caller's blobs (as many and as big as the producer's), device to device: on the
-     * same host through the producer's IPC handles. Waits up to {@code subTimeoutMs} for keys not registered yet.
+     * Copies device objects into the caller's blobs (as many and as big as the producer's): on the same host device to
+     * device through the producer's IPC handles; from another host through a host object the producer's client
+     * stages on request (D2H, the data plane, H2D; waiting at least 30 s for it). Waits up to {@code subTimeoutMs}
+     * for keys not registered yet.
      *
      * @return failed keys as {@code "key,deviceIdx"}: missing, producer gone, other fragments, or on another host
      */
@@ -186,6 +188,7 @@ public final class HeteroClient implements AutoCloseable
     @Override
     public void close()
     {
+        objects.close();
         executor.shutdown();
         swap.close();
         if (ownsDevice)

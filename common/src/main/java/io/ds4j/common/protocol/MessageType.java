@@ -46,6 +46,10 @@ public final class MessageType
     public static final short DEV_DELETE = 62;
     /** A publisher waits until its one-shot device objects were received. */
     public static final short DEV_AWAIT = 63;
+    /** A reader asks for device objects it cannot open to be copied into host objects (another host). */
+    public static final short DEV_STAGE = 64;
+    /** A producer's client waits for such requests for its objects. */
+    public static final short DEV_SERVE = 65;
 
     /** Bumped whenever a body changes incompatibly; HELLO carries it and the worker refuses another. */
     public static final int PROTOCOL_VERSION = 1;
@@ -84,6 +88,8 @@ public final class MessageType
             case DEV_MGET -> "DEV_MGET";
             case DEV_DELETE -> "DEV_DELETE";
             case DEV_AWAIT -> "DEV_AWAIT";
+            case DEV_STAGE -> "DEV_STAGE";
+            case DEV_SERVE -> "DEV_SERVE";
             default -> "UNKNOWN(" + type + ")";
         };
     }

@@ -79,6 +79,22 @@ class DeviceCodecsTest
     }
 
     @Test
+    void devStagePairsTravelBothWays()
+    {
+        final BodyWriter out = Frames.request(MessageType.DEV_STAGE);
+        DevStageCodec.writePairs(out, List.of(new DevStageCodec.Pair("k", "ds4j-staging.r.0")));
+        final List<DevStageCodec.Pair> pairs = DevStageCodec.readPairs(Frames.read(out), false);
+        assertEquals(List.of(new DevStageCodec.Pair("k", "ds4j-staging.r.0")), pairs);
+
+        final BodyWriter none = Frames.reply(MessageType.DEV_SERVE);
+        DevStageCodec.writePairs(none, List.of());
+        assertEquals(List.of(), DevStageCodec.readPairs(Frames.readReply(none), true));
+        final BodyWriter empty = Frames.request(MessageType.DEV_STAGE);
+        DevStageCodec.writePairs(empty, List.of());
+        assertThrows(ProtocolException.class, () -> DevStageCodec.readPairs(Frames.read(empty), false));
+    }
+
+    @Test
     void devDeleteRefusesAnUnknownMode()
     {
         final BodyWriter out = Frames.request(MessageType.DEV_DELETE);

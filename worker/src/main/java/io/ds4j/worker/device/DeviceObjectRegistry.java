@@ -5,6 +5,7 @@ import io.ds4j.common.KeyRules;
 import io.ds4j.common.StatusCode;
 import io.ds4j.common.protocol.DevMgetCodec;
 import io.ds4j.common.protocol.DevMsetCodec;
+import io.ds4j.common.protocol.DevStageCodec;
 import io.ds4j.common.protocol.DeviceObjectDescriptor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +27,9 @@ import java.util.function.BiConsumer;
  * every change wakes them. Device objects are few and large (one per KV-cache block or weight shard), so this is not
  * a contended lock; a worker with many thousands of waiting readers would want per-key waiters instead.
  *
+ * <p>Readers on another host cannot open the handles; their requests to have objects staged in host objects wait
+ * here for the producer's DEV_SERVE ({@link #requestStaging}, {@link #awaitStaging}).
+ *
  * <p>Scope: the objects registered at this worker. A reader connected to another worker of a cluster does not find
  * them (docs/device.md, "What is not done yet").
  */
@@ -45,6 +49,8 @@ public final class DeviceObjectRegistry
     private final Map<String, String> ended = bounded();
     /** One-shot keys a subscriber received, with their publisher, until the publisher's DEV_AWAIT sees them. */
     private final Map<String, Long> received = bounded();
+    /** Staging requests (DEV_STAGE) waiting for their producer's DEV_SERVE, by producer client id. */
+    private final Map<Long, List<DevStageCodec.Pair>> staging = new HashMap<>();
 
     private static <V> Map<String, V> bounded()
     {
@@ -223,6 +229,60 @@ public final class DeviceObjectRegistry
         }
     }
 
+    /**
+     * Queues readers' requests to copy device objects into host objects for their producers (DEV_STAGE); a key that
+     * does not exist, or whose producer ended, fails.
+     */
+    public synchronized void requestStaging(final List<DevStageCodec.Pair> pairs,
+        final BiConsumer<String, DsException> failed)
+    {
+        for (final DevStageCodec.Pair pair : pairs)
+        {
+            final String problem = KeyRules.problem(pair.stagingKey());
+            final Registered object = objects.get(pair.key());
+            if (problem != null)
+            {
+                failed.accept(pair.key(), new DsException(StatusCode.INVALID, "staging key: " + problem));
+            }
+            else if (object == null)
+            {
+                final String why = ended.get(pair.key());
+                failed.accept(pair.key(), why != null ? new DsException(StatusCode.CLIENT_WORKER_DISCONNECT, why)
+                    : new DsException(StatusCode.NOT_FOUND, "device object " + pair.key() + " does not exist"));
+            }
+            else
+            {
+                staging.computeIfAbsent(object.producerClientId(), id -> new ArrayList<>()).add(pair);
+            }
+        }
+        notifyAll();
+    }
+
+    /** A producer's DEV_SERVE: the staging requests for its objects, waiting up to {@code waitMs} for one. */
+    public synchronized List<DevStageCodec.Pair> awaitStaging(final long clientId, final long waitMs)
+        throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + waitMs * 1_000_000L;
+        while (!staging.containsKey(clientId))
+        {
+            final long left = deadline - System.nanoTime();
+            if (left <= 0)
+            {
+                return List.of();
+            }
+            wait(Math.max(1, left / 1_000_000L));
+        }
+        final List<DevStageCodec.Pair> queued = staging.get(clientId);
+        if (queued.size() <= KeyRules.MAX_READ_BATCH)
+        {
+            staging.remove(clientId);
+            return queued;
+        }
+        final List<DevStageCodec.Pair> first = new ArrayList<>(queued.subList(0, KeyRules.MAX_READ_BATCH));
+        queued.subList(0, KeyRules.MAX_READ_BATCH).clear();
+        return first;
+    }
+
     /** A client's session ended: its device memory is gone with it, so are its objects; readers learn why. */
     public synchronized void sessionEnded(final long clientId, final long pid)
     {
@@ -236,6 +296,7 @@ public final class DeviceObjectRegistry
             gone.add(object.key());
             return true;
         });
+        staging.remove(clientId);
         for (final String key : gone)
         {
             ended.put(key, "the producer of device object " + key + " (client " + clientId + ", pid " + pid

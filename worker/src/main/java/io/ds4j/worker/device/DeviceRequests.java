@@ -8,13 +8,14 @@ import io.ds4j.common.protocol.DevAwaitCodec;
 import io.ds4j.common.protocol.DevDeleteCodec;
 import io.ds4j.common.protocol.DevMgetCodec;
 import io.ds4j.common.protocol.DevMsetCodec;
+import io.ds4j.common.protocol.DevStageCodec;
 import io.ds4j.common.protocol.MessageType;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Answers the device-object messages of one connection (docs/protocol.md, sections 5.22 to 5.26) on the
+ * Answers the device-object messages of one connection (docs/protocol.md, sections 5.22 to 5.28) on the
  * {@link DeviceObjectRegistry}. The connection handler dispatches here from its switch with the session's client id.
  * One instance per connection, used by its thread only.
  */
@@ -84,6 +85,23 @@ public final class DeviceRequests
             }
         }
         failed.finish();
+    }
+
+    public void stage(final BodyReader request, final BodyWriter out)
+    {
+        final List<DevStageCodec.Pair> pairs = DevStageCodec.readPairs(request, false);
+        out.beginResponse(MessageType.DEV_STAGE, request.correlationId(), 0);
+        failed.begin(out);
+        registry.requestStaging(pairs, failed::add);
+        failed.finish();
+    }
+
+    public void serve(final BodyReader request, final BodyWriter out, final long clientId) throws InterruptedException
+    {
+        final long waitMs = DevStageCodec.readServeRequest(request);
+        final List<DevStageCodec.Pair> pairs = registry.awaitStaging(clientId, Math.max(0, waitMs));
+        out.beginResponse(MessageType.DEV_SERVE, request.correlationId(), 0);
+        DevStageCodec.writePairs(out, pairs);
     }
 
     public void await(final BodyReader request, final BodyWriter out, final long clientId) throws InterruptedException

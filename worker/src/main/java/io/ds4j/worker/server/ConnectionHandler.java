@@ -198,6 +198,8 @@ final class ConnectionHandler implements Runnable
                 case MessageType.DEV_MGET -> devices.mget(request, out);
                 case MessageType.DEV_DELETE -> devices.delete(request, out, session.clientId());
                 case MessageType.DEV_AWAIT -> devices.await(request, out, session.clientId());
+                case MessageType.DEV_STAGE -> devices.stage(request, out);
+                case MessageType.DEV_SERVE -> devices.serve(request, out, session.clientId());
                 default -> throw new ProtocolException("unknown message type " + type);
             }
         }
