@@ -2,6 +2,7 @@ package io.ds4j.benchmarks;
 
 import io.ds4j.client.DsClient;
 import io.ds4j.client.SetParam;
+import io.ds4j.client.WritableBuffer;
 import io.ds4j.client.hetero.Blob;
 import io.ds4j.client.hetero.DeviceBlobList;
 import io.ds4j.client.hetero.FragmentLayout;
@@ -73,6 +74,10 @@ final class DeviceBench implements Callable<Integer>
             {
                 measure(shape, client, hetero, memory, report, out);
             }
+            for (final Shape shape : SHAPES)
+            {
+                measureDevMget(shape, worker.port(), hetero, memory, report, out);
+            }
             if (!memory.isAccelerator())
             {
                 report.note("GPU figures (beside cudaMemcpy from pinned memory, and the chariot-ds 37.5 GB/s H2D and"
@@ -142,14 +147,38 @@ final class DeviceBench implements Callable<Integer>
                 SetParam.DEFAULT));
             final Runnable planeGet = () -> client.kv().getBuffers(keys, 0).forEach(buffer -> buffer.close());
 
+            // memcpy of the same fragments into pool regions made once and never published: the copy msetD2H makes,
+            // without the set's cycle through fresh regions of the pool
+            final List<WritableBuffer> poolRegions = memory.isAccelerator() ? List.of()
+                : client.kv().mcreate(keys, objectSizes, SetParam.DEFAULT);
+            final MemorySegment[] poolSlices = new MemorySegment[poolRegions.size()];
+            for (int k = 0; k < poolSlices.length; k++)
+            {
+                poolSlices[k] = poolRegions.get(k).data().asSlice(FragmentLayout.dataOffset(shape.fragments()));
+            }
+            final Runnable memcpyPool = () ->
+            {
+                for (int k = 0; k < poolSlices.length; k++)
+                {
+                    for (int f = 0; f < shape.fragments(); f++)
+                    {
+                        final MemorySegment fragment = fragmentViews[k * shape.fragments() + f];
+                        MemorySegment.copy(fragment, 0, poolSlices[k], f * shape.fragmentSize(), fragment.byteSize());
+                    }
+                }
+            };
+
             d2h.run();
             h2d.run();
             // interleaved rounds, best of each: on a shared machine the least disturbed round is the one to compare
             final double[] d2hRates = bestOf(callBytes, d2h, gather, memory.isAccelerator() ? null : memcpyOut,
-                planeSet);
+                planeSet, memory.isAccelerator() ? null : memcpyPool);
+            poolRegions.forEach(WritableBuffer::close);
+            final double[] d2hFaults = faultsPerGb;
             d2h.run();
             final double[] h2dRates = bestOf(callBytes, h2d, scatter, memory.isAccelerator() ? null : memcpyIn,
                 planeGet);
+            final double[] h2dFaults = faultsPerGb;
             final double d2hRate = d2hRates[0];
             final double gatherRate = d2hRates[1];
             final double memcpyOutRate = d2hRates[2];
@@ -175,6 +204,10 @@ final class DeviceBench implements Callable<Integer>
                     + " memcpy %s; data plane alone %s)%n", shape.name(), gbs(d2hRate), bare, gbs(gatherRate),
                 gbs(memcpyOutRate), gbs(planeSetRate), gbs(h2dRate), gbs(scatterRate), gbs(memcpyInRate),
                 gbs(planeGetRate));
+            out.printf(Locale.ROOT, "  memcpy into pool regions made once (no set cycle): %s%n", gbs(d2hRates[4]));
+            out.printf(Locale.ROOT, "  minor page faults per GB moved: D2H %.0f, its bare gather %.0f, memcpy %.0f,"
+                + " memcpy into the pool %.0f; H2D %.0f, its bare scatter %.0f, memcpy %.0f%n", d2hFaults[0],
+                d2hFaults[1], d2hFaults[2], d2hFaults[4], h2dFaults[0], h2dFaults[1], h2dFaults[2]);
             memory.destroyStream(0, stream);
             memory.unregisterHost(host);
             if (hostBuffer != 0)
@@ -186,6 +219,100 @@ final class DeviceBench implements Callable<Integer>
         for (final long base : bases)
         {
             memory.free(0, base);
+        }
+    }
+
+    /**
+     * devMget from another process on this host (through its IPC handles: one DEV_MGET, then per key open the
+     * handle, copy device to device, close) beside a bare device-to-device copy of the same fragments between two
+     * allocations of this process.
+     */
+    private void measureDevMget(final Shape shape, final int port, final HeteroClient hetero,
+        final DeviceMemory memory, final Report report, final PrintStream out) throws java.io.IOException
+    {
+        final int keysPerCall = shape.keysPerCall();
+        final String javaCommand = ProcessHandle.current().info().command().orElse("java");
+        final Process producer = new ProcessBuilder(javaCommand, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp",
+            System.getProperty("java.class.path"), DeviceProducer.class.getName(), "127.0.0.1",
+            Integer.toString(port), device, Integer.toString(keysPerCall), Integer.toString(shape.fragments()),
+            Long.toString(shape.fragmentSize())).redirectErrorStream(true).start();
+        Children.register(producer::destroyForcibly);
+        try
+        {
+            final java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(
+                producer.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+            String line;
+            while ((line = lines.readLine()) != null && !line.startsWith("READY"))
+            {
+                // the producer's log lines
+            }
+            if (line == null || !line.equals("READY []"))
+            {
+                throw new IllegalStateException("the producer process did not register its objects: " + line);
+            }
+            final int target = Math.min(1, memory.deviceCount() - 1);
+            final List<String> keys = new ArrayList<>();
+            final List<DeviceBlobList> blobs = new ArrayList<>();
+            final long[] bases = new long[keysPerCall * 2];
+            for (int k = 0; k < keysPerCall; k++)
+            {
+                keys.add("bench-dev-" + k);
+                bases[k] = memory.malloc(target, shape.keyBytes());
+                bases[keysPerCall + k] = memory.malloc(target, shape.keyBytes());
+                final List<Blob> list = new ArrayList<>();
+                for (int f = 0; f < shape.fragments(); f++)
+                {
+                    list.add(new Blob(bases[k] + f * shape.fragmentSize(), shape.fragmentSize()));
+                }
+                blobs.add(new DeviceBlobList(target, list));
+            }
+            final long callBytes = shape.keyBytes() * keysPerCall;
+            final Runnable devMget = () ->
+            {
+                if (!hetero.devMget(keys, blobs, 0).isEmpty())
+                {
+                    throw new IllegalStateException("devMget failed keys");
+                }
+            };
+            final Runnable bare = () ->
+            {
+                for (int k = 0; k < keysPerCall; k++)
+                {
+                    for (int f = 0; f < shape.fragments(); f++)
+                    {
+                        final long offset = f * shape.fragmentSize();
+                        memory.copyDeviceToDevice(target, bases[k] + offset, bases[keysPerCall + k] + offset,
+                            shape.fragmentSize());
+                    }
+                }
+            };
+            devMget.run();
+            final double[] rates = bestOf(callBytes, devMget, bare);
+            report.add("D2D", shape.name() + ": devMget via IPC, " + keysPerCall + " keys/call", gbs(rates[0]),
+                "bare D2D copy " + gbs(rates[1]), rates[0] / rates[1], ">= 0.90", Report.atLeast(rates[0] / rates[1],
+                    0.9));
+            out.printf(Locale.ROOT, "%s: devMget from another process %s, bare device-to-device copy %s%n",
+                shape.name(), gbs(rates[0]), gbs(rates[1]));
+            for (final long base : bases)
+            {
+                memory.free(target, base);
+            }
+        }
+        finally
+        {
+            producer.getOutputStream().close();
+            try
+            {
+                if (!producer.waitFor(10, java.util.concurrent.TimeUnit.SECONDS))
+                {
+                    producer.destroyForcibly();
+                }
+            }
+            catch (final InterruptedException e)
+            {
+                producer.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -243,6 +370,8 @@ final class DeviceBench implements Callable<Integer>
     }
 
     private static final int ROUNDS = 10;
+    /** Minor page faults of this process per op of the last {@link #bestOf}, per GB moved (a counter for misses). */
+    private double[] faultsPerGb = new double[0];
 
     /**
      * The best rate of each op (null: NaN) over {@link #ROUNDS} interleaved rounds of {@link #seconds} / ROUNDS each,
@@ -251,6 +380,8 @@ final class DeviceBench implements Callable<Integer>
     private double[] bestOf(final long bytes, final Runnable... ops)
     {
         final double[] best = new double[ops.length];
+        final long[] faults = new long[ops.length];
+        final double[] moved = new double[ops.length];
         java.util.Arrays.fill(best, Double.NaN);
         for (int round = 0; round < ROUNDS; round++)
         {
@@ -258,16 +389,41 @@ final class DeviceBench implements Callable<Integer>
             {
                 if (ops[i] != null)
                 {
-                    final double rate = rate(ops[i], bytes, seconds / ROUNDS);
-                    best[i] = Double.isNaN(best[i]) ? rate : Math.max(best[i], rate);
+                    final long before = minorFaults();
+                    final double[] result = rate(ops[i], bytes, seconds / ROUNDS);
+                    faults[i] += minorFaults() - before;
+                    moved[i] += result[1];
+                    best[i] = Double.isNaN(best[i]) ? result[0] : Math.max(best[i], result[0]);
                 }
             }
+        }
+        faultsPerGb = new double[ops.length];
+        for (int i = 0; i < ops.length; i++)
+        {
+            faultsPerGb[i] = moved[i] == 0 ? Double.NaN : faults[i] / (moved[i] / 1e9);
         }
         return best;
     }
 
-    /** Bytes per second of {@code op}, each run moving {@code bytes}, over {@code window} s after a short warm-up. */
-    private static double rate(final Runnable op, final long bytes, final double window)
+    /** This process's minor page faults so far (/proc/self/stat, field 10). */
+    private static long minorFaults()
+    {
+        try
+        {
+            final String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/stat"));
+            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[7]);
+        }
+        catch (final java.io.IOException | RuntimeException e)
+        {
+            return 0;
+        }
+    }
+
+    /**
+     * {bytes per second, bytes moved} of {@code op}, each run moving {@code bytes}, over {@code window} s after a short
+     * warm-up.
+     */
+    private static double[] rate(final Runnable op, final long bytes, final double window)
     {
         final long warmUntil = System.nanoTime() + 100_000_000L;
         while (System.nanoTime() < warmUntil)
@@ -285,7 +441,7 @@ final class DeviceBench implements Callable<Integer>
             now = System.nanoTime();
         }
         while (now < until);
-        return runs * (double) bytes / ((now - start) / 1e9);
+        return new double[] {runs * (double) bytes / ((now - start) / 1e9), runs * (double) bytes};
     }
 
     private static String gbs(final double bytesPerSecond)
