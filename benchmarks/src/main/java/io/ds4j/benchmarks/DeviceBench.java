@@ -232,8 +232,8 @@ final class DeviceBench implements Callable<Integer>
     {
         final int keysPerCall = shape.keysPerCall();
         final String javaCommand = ProcessHandle.current().info().command().orElse("java");
-        final Process producer = new ProcessBuilder(javaCommand, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp",
-            System.getProperty("java.class.path"), DeviceProducer.class.getName(), "127.0.0.1",
+        final Process producer = new ProcessBuilder(javaCommand, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+            "-cp",            System.getProperty("java.class.path"), DeviceProducer.class.getName(), "127.0.0.1",
             Integer.toString(port), device, Integer.toString(keysPerCall), Integer.toString(shape.fragments()),
             Long.toString(shape.fragmentSize())).redirectErrorStream(true).start();
         Children.register(producer::destroyForcibly);

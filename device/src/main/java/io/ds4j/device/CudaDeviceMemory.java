@@ -98,10 +98,11 @@ public final class CudaDeviceMemory implements DeviceMemory
         run(device, () -> cuda.memcpy(dst.address(), srcDevPtr, dst.byteSize(), CudaRuntime.MEMCPY_DEVICE_TO_HOST));
     }
 
+    /** cudaMemcpyDefault: the source may be another device's memory (an opened IPC handle, the same process's). */
     @Override
     public void copyDeviceToDevice(final int device, final long dstDevPtr, final long srcDevPtr, final long bytes)
     {
-        run(device, () -> cuda.memcpy(dstDevPtr, srcDevPtr, bytes, CudaRuntime.MEMCPY_DEVICE_TO_DEVICE));
+        run(device, () -> cuda.memcpy(dstDevPtr, srcDevPtr, bytes, CudaRuntime.MEMCPY_DEFAULT));
     }
 
     @Override
@@ -153,8 +154,7 @@ public final class CudaDeviceMemory implements DeviceMemory
     public void copyDeviceToDeviceAsync(final int device, final long dstDevPtr, final long srcDevPtr,
         final long bytes, final long stream)
     {
-        run(device, () -> cuda.memcpyAsync(dstDevPtr, srcDevPtr, bytes, CudaRuntime.MEMCPY_DEVICE_TO_DEVICE,
-            stream));
+        run(device, () -> cuda.memcpyAsync(dstDevPtr, srcDevPtr, bytes, CudaRuntime.MEMCPY_DEFAULT, stream));
     }
 
     @Override

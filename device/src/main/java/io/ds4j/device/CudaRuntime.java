@@ -22,7 +22,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * so callers ({@link CudaDeviceMemory}) make every call from the device's own platform thread.
  *
  * <p>The functions are from the CUDA runtime API reference; the enum values used are cudaMemcpyKind (1 H2D, 2 D2H,
- * 3 D2D), cudaHostRegisterPortable (1), cudaStreamNonBlocking (1), cudaEventDisableTiming (2),
+ * 3 D2D, 4 default), cudaHostRegisterPortable (1), cudaStreamNonBlocking (1), cudaEventDisableTiming (2),
  * cudaIpcMemLazyEnablePeerAccess (1) and cudaErrorNotReady (600).
  */
 final class CudaRuntime
@@ -34,6 +34,8 @@ final class CudaRuntime
     static final int MEMCPY_HOST_TO_DEVICE = 1;
     static final int MEMCPY_DEVICE_TO_HOST = 2;
     static final int MEMCPY_DEVICE_TO_DEVICE = 3;
+    /** Direction from the pointers (unified addressing): for copies between devices. */
+    static final int MEMCPY_DEFAULT = 4;
     static final int HOST_REGISTER_PORTABLE = 1;
     static final int STREAM_NON_BLOCKING = 1;
     static final int EVENT_DISABLE_TIMING = 2;

@@ -1,6 +1,5 @@
 package io.ds4j.client.hetero;
 
-import io.ds4j.client.SetParam;
 import io.ds4j.client.internal.WorkerLink;
 import io.ds4j.common.DsException;
 import io.ds4j.common.StatusCode;
@@ -10,7 +9,6 @@ import io.ds4j.common.protocol.DevAwaitCodec;
 import io.ds4j.common.protocol.DevDeleteCodec;
 import io.ds4j.common.protocol.DevMgetCodec;
 import io.ds4j.common.protocol.DevMsetCodec;
-import io.ds4j.common.protocol.DevStageCodec;
 import io.ds4j.common.protocol.DeviceObjectDescriptor;
 import io.ds4j.common.protocol.MessageType;
 import io.ds4j.device.DeviceMemory;
@@ -21,9 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 
 /**
@@ -33,47 +29,33 @@ import java.util.concurrent.Executor;
  * (same host) or, in the producer's own process, from the pointers themselves. {@code devPublish}/{@code devSubscribe}
  * are the one-shot hand-off: the subscriber's receipt deletes the object and completes the publisher's futures.
  *
- * <p>Where the handles cannot be opened (the producer is on another host), the object goes through a host object:
- * the reader asks the worker to have it staged under a KV key it chose (DEV_STAGE); the producer's client, which
- * waits for such requests from the first devMset on (DEV_SERVE, from a virtual thread), copies the object there
- * with msetD2H; the reader reads it with mgetH2D (through the cluster's data plane) and deletes it. Not pipelined:
- * a key's bytes make the whole trip D2H, then host to host, then H2D.
+ * <p>Where the handles cannot be opened (the producer is on another host), the object goes through a host object
+ * ({@link HostStaging}).
  *
  * <p>Failed keys come back as {@code "key,deviceIdx"}, as upstream.
  */
 final class DeviceObjects
 {
-    private static final System.Logger LOG = System.getLogger(DeviceObjects.class.getName());
     /** Upstream's Future.get default: how long a publication waits for its subscriber. */
     static final long DEFAULT_HANDOFF_TIMEOUT_MS = 60_000;
-    /** How long a reader on another host waits at least for the producer to stage an object. */
-    private static final long STAGE_WAIT_MS = 30_000;
-    /** How long one DEV_SERVE waits on the worker before it is sent again. */
-    private static final long SERVE_POLL_MS = 5_000;
-    /** Staged copies expire if their reader never takes them. */
-    private static final SetParam STAGING = SetParam.builder().ttlSecond(60).build();
 
     private final WorkerLink link;
     private final DeviceMemory device;
     private final Executor executor;
-    private final HostSwap swap;
+    private final HostStaging staging;
     private final long pid = ProcessHandle.current().pid();
-    /** This client's registered objects: what it copies when a reader on another host asks. */
-    private final Map<String, DeviceBlobList> registered = new ConcurrentHashMap<>();
-    private volatile boolean serving;
-    private volatile boolean closed;
 
     DeviceObjects(final WorkerLink link, final DeviceMemory device, final Executor executor, final HostSwap swap)
     {
         this.link = link;
         this.device = device;
         this.executor = executor;
-        this.swap = swap;
+        this.staging = new HostStaging(link, swap, executor);
     }
 
     void close()
     {
-        closed = true;
+        staging.close();
     }
 
     static String failedKey(final String key, final DeviceBlobList blobs)
@@ -113,8 +95,7 @@ final class DeviceObjects
                     new DsException(failure.code(), failure.message()));
                 byKey.remove(failure.key());
             }
-            registered.putAll(byKey);
-            startServing();
+            staging.registered(byKey);
         }
         return failed.result(keys.size(), oneShot ? "devPublish" : "devMset");
     }
@@ -182,7 +163,7 @@ final class DeviceObjects
         }
         if (!remote.isEmpty())
         {
-            copied.addAll(pullThroughHost(keys, blobLists, remote, subTimeoutMs, failed));
+            copied.addAll(staging.pull(keys, blobLists, remote, subTimeoutMs, failed));
         }
         if (subscribe && !copied.isEmpty())
         {
@@ -249,152 +230,6 @@ final class DeviceObjects
             {
                 device.closeIpcHandle(targetDevice, base);
             }
-        }
-    }
-
-    /**
-     * The objects of another host, through host objects: DEV_STAGE asks their producers to copy them to staging keys,
-     * mgetH2D reads those (waiting for the producers), then they are deleted. Returns the keys copied.
-     */
-    private List<String> pullThroughHost(final List<String> keys, final List<DeviceBlobList> blobLists,
-        final List<Integer> remote, final long subTimeoutMs, final FailedKeys failed)
-    {
-        final String run = UUID.randomUUID().toString();
-        final List<DevStageCodec.Pair> pairs = new ArrayList<>(remote.size());
-        final Map<String, Integer> byKey = new HashMap<>();
-        for (final int i : remote)
-        {
-            pairs.add(new DevStageCodec.Pair(keys.get(i), "ds4j-staging." + run + "." + i));
-            byKey.put(keys.get(i), i);
-        }
-        final List<BatchCodec.Failure> refused = link.invoke((connection, state) ->
-        {
-            DevStageCodec.writePairs(connection.begin(MessageType.DEV_STAGE), pairs);
-            return BatchCodec.readFailures(connection.call(link.requestTimeoutMs()));
-        });
-        final Map<String, BatchCodec.Failure> refusedByKey = new HashMap<>();
-        refused.forEach(failure -> refusedByKey.put(failure.key(), failure));
-        final List<String> stagingKeys = new ArrayList<>();
-        final List<DeviceBlobList> targets = new ArrayList<>();
-        final List<String> staged = new ArrayList<>();
-        for (final DevStageCodec.Pair pair : pairs)
-        {
-            final int i = byKey.get(pair.key());
-            final BatchCodec.Failure failure = refusedByKey.get(pair.key());
-            if (failure != null)
-            {
-                failed.add(failedKey(pair.key(), blobLists.get(i)), new DsException(failure.code(), failure.message()));
-                continue;
-            }
-            stagingKeys.add(pair.stagingKey());
-            targets.add(blobLists.get(i));
-            staged.add(pair.key());
-        }
-        if (stagingKeys.isEmpty())
-        {
-            return List.of();
-        }
-        List<String> notRead;
-        try
-        {
-            notRead = swap.mgetH2D(stagingKeys, targets, Math.max(subTimeoutMs, STAGE_WAIT_MS));
-        }
-        catch (final DsException e)
-        {
-            notRead = stagingKeys;
-        }
-        try
-        {
-            swap.delete(stagingKeys);
-        }
-        catch (final DsException e)
-        {
-            // they expire anyway (STAGING's TTL)
-        }
-        final List<String> copied = new ArrayList<>(staged.size());
-        for (int s = 0; s < staged.size(); s++)
-        {
-            final String key = staged.get(s);
-            if (notRead.contains(stagingKeys.get(s)))
-            {
-                failed.add(failedKey(key, blobLists.get(byKey.get(key))), new DsException(StatusCode.NOT_FOUND, key
-                    + " is on another host and its producer did not stage it within "
-                    + Math.max(subTimeoutMs, STAGE_WAIT_MS) + " ms (gone, or its process stopped serving)"));
-            }
-            else
-            {
-                copied.add(key);
-            }
-        }
-        return copied;
-    }
-
-    /** From the first registration on: answers readers on other hosts by staging objects (DEV_SERVE). */
-    private void startServing()
-    {
-        synchronized (this)
-        {
-            if (serving)
-            {
-                return;
-            }
-            serving = true;
-        }
-        executor.execute(this::serve);
-    }
-
-    private void serve()
-    {
-        while (!closed)
-        {
-            final List<DevStageCodec.Pair> pairs;
-            try
-            {
-                pairs = link.invoke((connection, state) ->
-                {
-                    DevStageCodec.writeServeRequest(connection.begin(MessageType.DEV_SERVE), SERVE_POLL_MS);
-                    return DevStageCodec.readPairs(connection.call(link.requestTimeoutMs() + SERVE_POLL_MS), true);
-                });
-            }
-            catch (final RuntimeException e)
-            {
-                if (closed)
-                {
-                    return;
-                }
-                LOG.log(System.Logger.Level.DEBUG, "DEV_SERVE failed, retrying: {0}", e.toString());
-                sleepQuietly();
-                continue;
-            }
-            for (final DevStageCodec.Pair pair : pairs)
-            {
-                final DeviceBlobList blobs = registered.get(pair.key());
-                if (blobs == null)
-                {
-                    continue;
-                }
-                try
-                {
-                    swap.msetD2H(List.of(pair.stagingKey()), List.of(blobs), STAGING);
-                }
-                catch (final DsException e)
-                {
-                    LOG.log(System.Logger.Level.WARNING, "cannot stage device object {0} for a reader on another"
-                        + " host: {1}", pair.key(), e.getMessage());
-                }
-            }
-        }
-    }
-
-    private static void sleepQuietly()
-    {
-        try
-        {
-            Thread.sleep(1000);
-        }
-        catch (final InterruptedException e)
-        {
-            Thread.currentThread().interrupt();
         }
     }
 
@@ -496,7 +331,7 @@ final class DeviceObjects
         });
         if (mode != DevDeleteCodec.RECEIVED)
         {
-            keys.forEach(registered::remove);
+            staging.deleted(keys);
         }
         final FailedKeys failed = new FailedKeys();
         for (final BatchCodec.Failure failure : failures)

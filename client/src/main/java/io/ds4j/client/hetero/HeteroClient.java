@@ -30,7 +30,8 @@ import java.util.concurrent.Executors;
  *
  * <pre>{@code
  * HeteroClient hetero = client.hetero();
- * List<DeviceBlobList> blocks = List.of(new DeviceBlobList(0, List.of(new Blob(kPtr, 1 << 20), new Blob(vPtr, 1 << 20))));
+ * List<DeviceBlobList> blocks = List.of(
+ *     new DeviceBlobList(0, List.of(new Blob(kPtr, 1 << 20), new Blob(vPtr, 1 << 20))));
  * hetero.msetD2H(List.of("layer0-block7"), blocks, SetParam.DEFAULT);
  * List<String> failed = hetero.mgetH2D(List.of("layer0-block7"), blocks, 1000);
  * }</pre>

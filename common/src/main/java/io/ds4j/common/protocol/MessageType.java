@@ -40,7 +40,7 @@ public final class MessageType
     /** A client gave a latch back (no reply). */
     public static final short LATCH_RELEASED = 51;
 
-    /** Device objects (docs/protocol.md, section 5.22 on): bytes stay on the producer's device, the worker keeps where. */
+    /** Device objects (docs/protocol.md, section 5.22 on): the bytes stay on the producer's device. */
     public static final short DEV_MSET = 60;
     public static final short DEV_MGET = 61;
     public static final short DEV_DELETE = 62;
