@@ -31,7 +31,8 @@ public final class HostDeviceMemory implements DeviceMemory
     /** Simulated devices: enough for tests that put producer and consumer on different devices, as upstream asks. */
     public static final int DEFAULT_DEVICE_COUNT = 8;
 
-    private record Region(long base, long size, int device, MemorySegment memory, Arena arena, int fd, boolean opened)
+    private record Region(long base, long size, int device, MemorySegment memory, Arena arena, int fd, boolean opened,
+        long nonce)
     {
     }
 
@@ -43,6 +44,7 @@ public final class HostDeviceMemory implements DeviceMemory
     private final ConcurrentHashMap<Long, Integer> streams = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Integer> events = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
+    private final java.security.SecureRandom nonces = new java.security.SecureRandom();
 
     public HostDeviceMemory()
     {
@@ -90,7 +92,8 @@ public final class HostDeviceMemory implements DeviceMemory
             StandardOpenOption.WRITE))
         {
             final MemorySegment memory = channel.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
-            regions.put(memory.address(), new Region(memory.address(), bytes, device, memory, arena, fd, false));
+            regions.put(memory.address(), new Region(memory.address(), bytes, device, memory, arena, fd, false,
+                nonces.nextLong()));
             return memory.address();
         }
         catch (final IOException | RuntimeException e)
@@ -288,7 +291,7 @@ public final class HostDeviceMemory implements DeviceMemory
                 + " is not inside an allocation of device " + device + " of this process");
         }
         return new IpcMemHandle(HostIpcHandle.encode(new HostIpcHandle.Fields(region.fd(), pid, processStartMs,
-            region.size(), device)), devPtr - region.base());
+            region.size(), device, region.nonce())), devPtr - region.base());
     }
 
     @Override
@@ -315,7 +318,7 @@ public final class HostDeviceMemory implements DeviceMemory
             final MemorySegment memory = channel.map(FileChannel.MapMode.READ_WRITE, 0, fields.size(), arena);
             // opened memory is addressed on the device it was opened on, as cudaIpcOpenMemHandle does
             regions.put(memory.address(), new Region(memory.address(), fields.size(), device, memory, arena, -1,
-                true));
+                true, fields.nonce()));
             return memory.address();
         }
         catch (final NoSuchFileException e)

@@ -18,7 +18,9 @@ import java.nio.ByteOrder;
  * 24  u64  its start time, ms since the epoch (tells a reused pid apart), 0 when unknown
  * 32  u64  size of the allocation in bytes
  * 40  u32  device index it was allocated on
- * 44  20 bytes of zeros
+ * 44  u32  zero
+ * 48  u64  nonce: random per allocation, so that equal handles are the same allocation (an fd number is reused)
+ * 56  8 bytes of zeros
  * </pre>
  * Little-endian.
  */
@@ -36,9 +38,10 @@ public final class HostIpcHandle
     private static final int START_OFFSET = 24;
     private static final int SIZE_OFFSET = 32;
     private static final int DEVICE_OFFSET = 40;
+    private static final int NONCE_OFFSET = 48;
 
     /** The decoded fields. */
-    public record Fields(int fd, long pid, long processStartMs, long size, int device)
+    public record Fields(int fd, long pid, long processStartMs, long size, int device, long nonce)
     {
     }
 
@@ -57,6 +60,7 @@ public final class HostIpcHandle
         out.set(LONG, START_OFFSET, fields.processStartMs());
         out.set(LONG, SIZE_OFFSET, fields.size());
         out.set(INT, DEVICE_OFFSET, fields.device());
+        out.set(LONG, NONCE_OFFSET, fields.nonce());
         return bytes;
     }
 
@@ -82,6 +86,6 @@ public final class HostIpcHandle
                 + version + "; this process reads version " + VERSION);
         }
         return new Fields(in.get(INT, FD_OFFSET), in.get(LONG, PID_OFFSET), in.get(LONG, START_OFFSET),
-            in.get(LONG, SIZE_OFFSET), in.get(INT, DEVICE_OFFSET));
+            in.get(LONG, SIZE_OFFSET), in.get(INT, DEVICE_OFFSET), in.get(LONG, NONCE_OFFSET));
     }
 }

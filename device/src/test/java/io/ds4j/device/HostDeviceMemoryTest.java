@@ -97,6 +97,7 @@ class HostDeviceMemoryTest
         assertEquals(ProcessHandle.current().pid(), fields.pid());
         assertEquals(8192, fields.size());
         assertEquals(2, fields.device());
+        assertEquals(handle, memory.ipcHandle(2, a + 1000), "one allocation, one handle");
 
         final long opened = memory.openIpcHandle(3, handle);
         final long target = memory.malloc(3, 500);
@@ -118,7 +119,7 @@ class HostDeviceMemoryTest
     @Test
     void aHandleOfAGoneProcessSaysSo()
     {
-        final byte[] bytes = HostIpcHandle.encode(new HostIpcHandle.Fields(3, Integer.MAX_VALUE - 7, 0, 4096, 0));
+        final byte[] bytes = HostIpcHandle.encode(new HostIpcHandle.Fields(3, Integer.MAX_VALUE - 7, 0, 4096, 0, 1));
         final DeviceException gone = assertThrows(DeviceException.class,
             () -> memory.openIpcHandle(0, new IpcMemHandle(bytes, 0)));
         assertEquals(StatusCode.NOT_FOUND, gone.code());

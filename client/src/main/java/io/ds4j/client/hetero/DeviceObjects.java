@@ -14,7 +14,6 @@ import io.ds4j.common.protocol.MessageType;
 import io.ds4j.device.DeviceMemory;
 import io.ds4j.device.IpcMemHandle;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -26,7 +25,8 @@ import java.util.concurrent.Executor;
  * Device-resident objects (spec §1.5): {@code devMset} registers where a key's device fragments are (the IPC handle
  * of each, from {@link DeviceMemory#ipcHandle}) and the bytes stay on the producer's device; {@code devMget} asks the
  * worker where they are and copies them device to device into the caller's blobs, opening the producer's handles
- * (same host) or, in the producer's own process, from the pointers themselves. {@code devPublish}/{@code devSubscribe}
+ * (same host; kept open for later calls by {@link OpenedHandles}) or, in the producer's own process, from the
+ * pointers themselves. {@code devPublish}/{@code devSubscribe}
  * are the one-shot hand-off: the subscriber's receipt deletes the object and completes the publisher's futures.
  *
  * <p>Where the handles cannot be opened (the producer is on another host), the object goes through a host object
@@ -43,6 +43,7 @@ final class DeviceObjects
     private final DeviceMemory device;
     private final Executor executor;
     private final HostStaging staging;
+    private final OpenedHandles opened;
     private final long pid = ProcessHandle.current().pid();
 
     DeviceObjects(final WorkerLink link, final DeviceMemory device, final Executor executor, final HostSwap swap)
@@ -51,11 +52,13 @@ final class DeviceObjects
         this.device = device;
         this.executor = executor;
         this.staging = new HostStaging(link, swap, executor);
+        this.opened = new OpenedHandles(device);
     }
 
     void close()
     {
         staging.close();
+        opened.close();
     }
 
     static String failedKey(final String key, final DeviceBlobList blobs)
@@ -207,29 +210,13 @@ final class DeviceObjects
             }
             return;
         }
-        // one open per allocation: the fragments of a key often share one
-        final Map<ByteBuffer, Long> opened = new HashMap<>();
-        try
+        opened.checkProducerAlive(source.producerPid());
+        for (int i = 0; i < from.size(); i++)
         {
-            for (int i = 0; i < from.size(); i++)
-            {
-                final DeviceObjectDescriptor.Blob blob = from.get(i);
-                final ByteBuffer handleKey = ByteBuffer.wrap(blob.handle());
-                Long base = opened.get(handleKey);
-                if (base == null)
-                {
-                    base = device.openIpcHandle(targetDevice, new IpcMemHandle(blob.handle(), blob.offset()));
-                    opened.put(handleKey, base);
-                }
-                device.copyDeviceToDevice(targetDevice, to.get(i).devPtr(), base + blob.offset(), blob.size());
-            }
-        }
-        finally
-        {
-            for (final Long base : opened.values())
-            {
-                device.closeIpcHandle(targetDevice, base);
-            }
+            final DeviceObjectDescriptor.Blob blob = from.get(i);
+            final long dst = to.get(i).devPtr();
+            opened.withOpened(targetDevice, blob.handle(), blob.offset(), source.producerPid(),
+                base -> device.copyDeviceToDevice(targetDevice, dst, base + blob.offset(), blob.size()));
         }
     }
 
