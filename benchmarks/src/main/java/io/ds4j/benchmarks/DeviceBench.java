@@ -167,17 +167,28 @@ final class DeviceBench implements Callable<Integer>
                     }
                 }
             };
+            final Runnable memcpyFromPool = () ->
+            {
+                for (int k = 0; k < poolSlices.length; k++)
+                {
+                    for (int f = 0; f < shape.fragments(); f++)
+                    {
+                        final MemorySegment fragment = fragmentViews[k * shape.fragments() + f];
+                        MemorySegment.copy(poolSlices[k], f * shape.fragmentSize(), fragment, 0, fragment.byteSize());
+                    }
+                }
+            };
 
             d2h.run();
             h2d.run();
             // interleaved rounds, best of each: on a shared machine the least disturbed round is the one to compare
             final double[] d2hRates = bestOf(callBytes, d2h, gather, memory.isAccelerator() ? null : memcpyOut,
                 planeSet, memory.isAccelerator() ? null : memcpyPool);
-            poolRegions.forEach(WritableBuffer::close);
             final double[] d2hFaults = faultsPerGb;
             d2h.run();
             final double[] h2dRates = bestOf(callBytes, h2d, scatter, memory.isAccelerator() ? null : memcpyIn,
-                planeGet);
+                planeGet, memory.isAccelerator() ? null : memcpyFromPool);
+            poolRegions.forEach(WritableBuffer::close);
             final double[] h2dFaults = faultsPerGb;
             final double d2hRate = d2hRates[0];
             final double gatherRate = d2hRates[1];
@@ -204,7 +215,8 @@ final class DeviceBench implements Callable<Integer>
                     + " memcpy %s; data plane alone %s)%n", shape.name(), gbs(d2hRate), bare, gbs(gatherRate),
                 gbs(memcpyOutRate), gbs(planeSetRate), gbs(h2dRate), gbs(scatterRate), gbs(memcpyInRate),
                 gbs(planeGetRate));
-            out.printf(Locale.ROOT, "  memcpy into pool regions made once (no set cycle): %s%n", gbs(d2hRates[4]));
+            out.printf(Locale.ROOT, "  memcpy into pool regions made once (no set cycle): %s; from them: %s%n",
+                gbs(d2hRates[4]), gbs(h2dRates[4]));
             out.printf(Locale.ROOT, "  minor page faults per GB moved: D2H %.0f, its bare gather %.0f, memcpy %.0f,"
                 + " memcpy into the pool %.0f; H2D %.0f, its bare scatter %.0f, memcpy %.0f%n", d2hFaults[0],
                 d2hFaults[1], d2hFaults[2], d2hFaults[4], h2dFaults[0], h2dFaults[1], h2dFaults[2]);
