@@ -26,8 +26,8 @@ import java.util.concurrent.Executor;
  * of each, from {@link DeviceMemory#ipcHandle}) and the bytes stay on the producer's device; {@code devMget} asks the
  * worker where they are and copies them device to device into the caller's blobs, opening the producer's handles
  * (same host; kept open for later calls by {@link OpenedHandles}) or, in the producer's own process, from the
- * pointers themselves. {@code devPublish}/{@code devSubscribe}
- * are the one-shot hand-off: the subscriber's receipt deletes the object and completes the publisher's futures.
+ * pointers themselves. {@code devPublish}/{@code devSubscribe} are the one-shot hand-off: the subscriber's receipt
+ * deletes the object and completes the publisher's futures.
  *
  * <p>Where the handles cannot be opened (the producer is on another host), the object goes through a host object
  * ({@link HostStaging}).
@@ -267,6 +267,8 @@ final class DeviceObjects
                 DevAwaitCodec.writeRequest(connection.begin(MessageType.DEV_AWAIT), timeoutMs, keys);
                 return BatchCodec.readFailures(connection.call(link.requestTimeoutMs() + timeoutMs));
             });
+            // received or not, the publication is over: this client no longer stages it for other hosts
+            staging.deleted(keys);
             for (final BatchCodec.Failure failure : failures)
             {
                 futures.get(failure.key()).completeExceptionally(new DsException(failure.code(), failure.message()));
