@@ -30,12 +30,12 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "device", mixinStandardHelpOptions = true,
     description = {"msetD2H / mgetH2D with the chariot-ds shapes against bare copies of the same bytes.",
-        "On the host implementation (no GPU) the reference is memcpy (MemorySegment.copy); target >= 90%."})
+        "On the host implementation (no GPU) the reference is memcpy (MemorySegment.copy); target >= 90%%."})
 final class DeviceBench implements Callable<Integer>
 {
     private static final long MIB = 1 << 20;
 
-    @Option(names = {"-d", "--seconds"}, description = "seconds per measurement (default ${DEFAULT-VALUE})")
+    @Option(names = {"-d", "--seconds"}, description = "seconds per figure, in 10 interleaved rounds (default ${DEFAULT-VALUE})")
     double seconds = 3;
 
     @Option(names = "--device", description = "auto, host or cuda (default ${DEFAULT-VALUE})")
