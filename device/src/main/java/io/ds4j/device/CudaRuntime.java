@@ -116,33 +116,46 @@ final class CudaRuntime
      *
      * @throws IllegalStateException naming every library tried, when none loads
      */
-    @SuppressWarnings("restricted")
     static CudaRuntime load()
     {
-        final StringBuilder tried = new StringBuilder();
+        final List<CudaRuntime> found = loadAll();
+        if (found.isEmpty())
+        {
+            throw new IllegalStateException("no CUDA runtime library found (tried " + String.join(", ", LIBRARY_NAMES)
+                + "; set LD_LIBRARY_PATH to the toolkit's lib64)");
+        }
+        return found.getFirst();
+    }
+
+    /**
+     * Every library of {@link #LIBRARY_NAMES} the dynamic linker finds, in that order: a newer runtime than the
+     * driver supports loads but sees no device, and an older one next to it may.
+     */
+    @SuppressWarnings("restricted")
+    static List<CudaRuntime> loadAll()
+    {
+        Optional<SymbolLookup> driver;
+        try
+        {
+            driver = Optional.of(SymbolLookup.libraryLookup("libcuda.so.1", Arena.global()));
+        }
+        catch (final IllegalArgumentException e)
+        {
+            driver = Optional.empty();
+        }
+        final List<CudaRuntime> found = new java.util.ArrayList<>();
         for (final String name : LIBRARY_NAMES)
         {
             try
             {
-                final SymbolLookup cudart = SymbolLookup.libraryLookup(name, Arena.global());
-                Optional<SymbolLookup> driver;
-                try
-                {
-                    driver = Optional.of(SymbolLookup.libraryLookup("libcuda.so.1", Arena.global()));
-                }
-                catch (final IllegalArgumentException e)
-                {
-                    driver = Optional.empty();
-                }
-                return new CudaRuntime(name, cudart, driver);
+                found.add(new CudaRuntime(name, SymbolLookup.libraryLookup(name, Arena.global()), driver));
             }
-            catch (final IllegalArgumentException e)
+            catch (final IllegalArgumentException | IllegalStateException e)
             {
-                tried.append(tried.isEmpty() ? "" : ", ").append(name);
+                // not on this machine (or not a CUDA runtime): try the next name
             }
         }
-        throw new IllegalStateException("no CUDA runtime library found (tried " + tried
-            + "; set LD_LIBRARY_PATH to the toolkit's lib64)");
+        return found;
     }
 
     private static MethodHandle bind(final Linker linker, final SymbolLookup lookup, final String name,

@@ -1,5 +1,7 @@
 package io.ds4j.device;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -51,34 +53,40 @@ public final class DeviceMemories
         };
     }
 
-    /** CUDA when it works here; otherwise host memory and the reason CUDA does not. */
+    /**
+     * CUDA when it works here; otherwise host memory and the reason CUDA does not. Each runtime library found is
+     * tried in turn ({@link CudaRuntime#LIBRARY_NAMES}): one newer than the driver sees no device, an older may.
+     */
     public static Choice probeCuda()
     {
-        final CudaRuntime cuda;
+        final List<CudaRuntime> runtimes;
         try
         {
-            cuda = CudaRuntime.load();
-        }
-        catch (final IllegalStateException e)
-        {
-            return new Choice(new HostDeviceMemory(), e.getMessage());
+            runtimes = CudaRuntime.loadAll();
         }
         catch (final IllegalCallerException e)
         {
             return new Choice(new HostDeviceMemory(), "native access is not enabled; run java with"
                 + " --enable-native-access=ALL-UNNAMED to use CUDA");
         }
-        final int count = cuda.deviceCountOrError();
-        if (count < 0)
+        if (runtimes.isEmpty())
         {
-            return new Choice(new HostDeviceMemory(), cuda.libraryName + " loaded, but cudaGetDeviceCount failed: "
-                + cuda.errorName(-count) + " (" + -count + "): " + cuda.errorString(-count));
+            return new Choice(new HostDeviceMemory(), "no CUDA runtime library found (tried "
+                + String.join(", ", CudaRuntime.LIBRARY_NAMES) + "; set LD_LIBRARY_PATH to the toolkit's lib64)");
         }
-        if (count == 0)
+        final List<String> reasons = new ArrayList<>();
+        for (final CudaRuntime cuda : runtimes)
         {
-            return new Choice(new HostDeviceMemory(), cuda.libraryName + " loaded, but it sees no CUDA device");
+            final int count = cuda.deviceCountOrError();
+            if (count > 0)
+            {
+                return new Choice(new CudaDeviceMemory(cuda, count), "");
+            }
+            reasons.add(count == 0 ? cuda.libraryName + " loaded, but it sees no CUDA device"
+                : cuda.libraryName + " loaded, but cudaGetDeviceCount failed: " + cuda.errorName(-count) + " ("
+                    + -count + "): " + cuda.errorString(-count));
         }
-        return new Choice(new CudaDeviceMemory(cuda, count), "");
+        return new Choice(new HostDeviceMemory(), String.join("; ", reasons));
     }
 
     private static String setting()
