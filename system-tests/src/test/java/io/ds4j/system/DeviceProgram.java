@@ -20,7 +20,9 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>{@code d2h}: msetD2H, prints {@code STORED}, exits (the host objects stay in the worker)</li>
  *   <li>{@code devset}: devMset, prints {@code REGISTERED failed}, then holds the device memory until the stdin line
- *   {@code EXIT} (or a kill)</li>
+ *   {@code EXIT} (or a kill); on the line {@code RENEW} it devDeletes the keys, frees the memory, allocates it anew
+ *   with the pattern of seed + 1 (a freed allocation's fd number is reused), devMsets the keys again and prints
+ *   {@code RENEWED failed}</li>
  *   <li>{@code publish}: devPublish, prints {@code PUBLISHED}, waits for the receipts, prints {@code RECEIVED}</li>
  *   <li>{@code remote-get}: a reader that says it is on another host (system property {@code ds4j.hostId}), over
  *   TCP: devMget into blobs on device 1, prints {@code PULLED failed} and {@code MISMATCH where} or {@code EXACT}</li>
@@ -86,7 +88,8 @@ public final class DeviceProgram
         {
             final HeteroClient hetero = client.hetero();
             final DeviceMemory memory = hetero.deviceMemory();
-            final List<DeviceBlobList> blobs = DevicePattern.allocate(memory, 0, keys.size(), fragments, size);
+            final List<DeviceBlobList> blobs = new java.util.ArrayList<>(
+                DevicePattern.allocate(memory, 0, keys.size(), fragments, size));
             DevicePattern.fill(memory, blobs, seed);
             switch (command)
             {
@@ -101,10 +104,21 @@ public final class DeviceProgram
                     final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in,
                         StandardCharsets.UTF_8));
                     String line;
+                    List<DeviceBlobList> held = blobs;
                     while ((line = stdin.readLine()) != null && !line.equals("EXIT"))
                     {
                         // hold the device memory: the objects live in it
+                        if (line.equals("RENEW"))
+                        {
+                            hetero.devDelete(keys);
+                            DevicePattern.free(memory, held);
+                            held = DevicePattern.allocate(memory, 0, keys.size(), fragments, size);
+                            DevicePattern.fill(memory, held, seed + 1);
+                            System.out.println("RENEWED " + hetero.devMset(keys, held));
+                        }
                     }
+                    blobs.clear();
+                    blobs.addAll(held);
                     System.out.println("EXITING");
                 }
                 case "publish" ->

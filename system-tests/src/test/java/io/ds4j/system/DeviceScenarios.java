@@ -314,6 +314,27 @@ abstract class DeviceScenarios
     }
 
     @Test
+    void aReaderThatKeptAProducersAllocationOpenReadsItsNewMemoryAfterItIsRenewed()
+    {
+        final List<String> keys = keys("renewed", 2);
+        try (ChildJvm producer = producer("devset", keys, 3, 40_000, 51))
+        {
+            producer.awaitLine("REGISTERED []", CHILD_TIMEOUT);
+            final List<DeviceBlobList> target = blobs(2, 3, 40_000);
+            assertEquals(List.of(), hetero.devMget(keys, target, 0));
+            assertRestored(target, 51);
+            // the producer frees its memory and registers new memory (same sizes, fd numbers reused) under the keys
+            producer.tell("RENEW");
+            producer.awaitLine("RENEWED []", CHILD_TIMEOUT);
+            DevicePattern.clear(memory, target);
+            assertEquals(List.of(), hetero.devMget(keys, target, 0));
+            assertRestored(target, 52);
+            producer.tell("EXIT");
+            assertEquals(0, producer.awaitExit(CHILD_TIMEOUT), producer.output());
+        }
+    }
+
+    @Test
     void devMgetWaitsForAKeyRegisteredLater() throws Exception
     {
         final List<String> key = keys("devlater", 1);
