@@ -58,13 +58,14 @@ public final class DsClient implements AutoCloseable
 
     /**
      * The device-memory interface (upstream HeteroClient): CUDA when this process finds the runtime and a GPU, host
-     * memory otherwise (system property {@code ds4j.device=auto|cuda|host}); made on first call.
+     * memory otherwise (system property {@code ds4j.device=auto|cuda|host}); made on first call, on the process's
+     * one device memory ({@code DeviceMemories.shared()}).
      */
     public synchronized HeteroClient hetero()
     {
         if (hetero == null)
         {
-            hetero = new HeteroClient(link, kv, DeviceMemories.open(), true);
+            hetero = new HeteroClient(link, kv, DeviceMemories.shared(), false);
         }
         return hetero;
     }

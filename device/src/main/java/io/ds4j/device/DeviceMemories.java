@@ -3,6 +3,8 @@ package io.ds4j.device;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Picks the {@link DeviceMemory} of this process: CUDA when the runtime library loads and sees a device, host memory
@@ -23,10 +25,27 @@ public final class DeviceMemories
     {
     }
 
-    /** The device memory for this process, chosen as the class comment says. */
+    /** One device memory per setting per process: device pointers are the process's, whichever client uses them. */
+    private static final Map<String, DeviceMemory> SHARED = new ConcurrentHashMap<>();
+
+    /**
+     * This process's device memory for the current setting, chosen (and logged) on first use, then the same for every
+     * client: a pointer from it is valid with any of them, as CUDA's are. Never close it.
+     */
+    public static DeviceMemory shared()
+    {
+        return SHARED.computeIfAbsent(setting().toLowerCase(Locale.ROOT), setting -> open(setting));
+    }
+
+    /** A new device memory for the current setting, chosen as the class comment says; the caller closes it. */
     public static DeviceMemory open()
     {
-        final Choice choice = choose(setting());
+        return open(setting());
+    }
+
+    private static DeviceMemory open(final String setting)
+    {
+        final Choice choice = choose(setting);
         LOG.log(System.Logger.Level.INFO, "device memory: {0}{1}", choice.memory().description(),
             choice.reason().isEmpty() ? "" : " (" + choice.reason() + ")");
         return choice.memory();
