@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "dsbench", mixinStandardHelpOptions = true, versionProvider = Dsbench.Version.class,
     description = {"ds4j benchmarks: each figure is printed as a ratio against a ceiling measured in the same run.",
         "Workers, etcd and redis-server are started on free loopback ports and stopped at the end."},
-    subcommands = {KvBench.class, CommandLine.HelpCommand.class},
+    subcommands = {KvBench.class, DeviceBench.class, CommandLine.HelpCommand.class},
     footer = {"", "Examples:",
         "  bin/dsbench kv                         every KV scenario, about 2.5 minutes",
         "  bin/dsbench kv --scenarios small -d 5  100-byte set/get only, 5 s each",
@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
         "  bin/dsbench kv --scenarios spill --drop-caches",
         "                                         spilled gets from the disk (root)",
         "  bin/dsbench kv --scenarios cluster     the cluster (own etcd and workers), about 3 minutes",
+        "  bin/dsbench device                     msetD2H/mgetH2D with the chariot-ds shapes, about 1 minute",
         "", "JMH benchmarks (KvJmh), from the same build:",
         "  java -jar benchmarks/target/ds4j-benchmarks.jar KvJmh -f 1 -wi 2 -i 3"})
 public final class Dsbench implements Runnable

@@ -1,6 +1,8 @@
 package io.ds4j.client;
 
+import io.ds4j.client.hetero.HeteroClient;
 import io.ds4j.client.internal.WorkerLink;
+import io.ds4j.device.DeviceMemories;
 
 /**
  * The entry point of the SDK: a connection to the worker of this node (or the one given). Values move through the
@@ -17,6 +19,8 @@ public final class DsClient implements AutoCloseable
     private final WorkerLink link;
     private final KvClient kv;
     private final ObjectClient object;
+    /** Made on first use: it probes for a GPU. */
+    private HeteroClient hetero;
 
     private DsClient(final WorkerLink link)
     {
@@ -52,6 +56,20 @@ public final class DsClient implements AutoCloseable
         return object;
     }
 
+    /**
+     * The device-memory interface (upstream HeteroClient): CUDA when this process finds the runtime and a GPU, host
+     * memory otherwise (system property {@code ds4j.device=auto|cuda|host}); made on first call, on the process's
+     * one device memory ({@code DeviceMemories.shared()}).
+     */
+    public synchronized HeteroClient hetero()
+    {
+        if (hetero == null)
+        {
+            hetero = new HeteroClient(link, kv, DeviceMemories.shared(), false);
+        }
+        return hetero;
+    }
+
     /** True when values move through shared memory rather than inline over TCP. */
     public boolean usesSharedMemory()
     {
@@ -67,6 +85,13 @@ public final class DsClient implements AutoCloseable
     @Override
     public void close()
     {
+        synchronized (this)
+        {
+            if (hetero != null)
+            {
+                hetero.close();
+            }
+        }
         link.close();
     }
 }

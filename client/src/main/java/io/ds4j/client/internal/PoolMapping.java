@@ -75,6 +75,13 @@ public final class PoolMapping
         return valid;
     }
 
+    /** The mapped segments, whole (device memory pins them once: {@code io.ds4j.client.hetero}). */
+    public java.util.List<MemorySegment> segments()
+    {
+        checkValid();
+        return java.util.List.of(segments);
+    }
+
     /**
      * The value at {@code dataOffset} of segment {@code index}, after checking that the object header in front of
      * it is the allocation the worker named: a mismatch would mean reading another object's bytes.

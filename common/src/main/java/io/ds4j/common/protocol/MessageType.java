@@ -40,6 +40,17 @@ public final class MessageType
     /** A client gave a latch back (no reply). */
     public static final short LATCH_RELEASED = 51;
 
+    /** Device objects (docs/protocol.md, section 5.22 on): the bytes stay on the producer's device. */
+    public static final short DEV_MSET = 60;
+    public static final short DEV_MGET = 61;
+    public static final short DEV_DELETE = 62;
+    /** A publisher waits until its one-shot device objects were received. */
+    public static final short DEV_AWAIT = 63;
+    /** A reader asks for device objects it cannot open to be copied into host objects (another host). */
+    public static final short DEV_STAGE = 64;
+    /** A producer's client waits for such requests for its objects. */
+    public static final short DEV_SERVE = 65;
+
     /** Bumped whenever a body changes incompatibly; HELLO carries it and the worker refuses another. */
     public static final int PROTOCOL_VERSION = 1;
 
@@ -73,6 +84,12 @@ public final class MessageType
             case OBJ_RELEASE_REFS -> "OBJ_RELEASE_REFS";
             case LATCH_HELD -> "LATCH_HELD";
             case LATCH_RELEASED -> "LATCH_RELEASED";
+            case DEV_MSET -> "DEV_MSET";
+            case DEV_MGET -> "DEV_MGET";
+            case DEV_DELETE -> "DEV_DELETE";
+            case DEV_AWAIT -> "DEV_AWAIT";
+            case DEV_STAGE -> "DEV_STAGE";
+            case DEV_SERVE -> "DEV_SERVE";
             default -> "UNKNOWN(" + type + ")";
         };
     }

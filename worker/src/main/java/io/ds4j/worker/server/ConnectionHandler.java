@@ -24,6 +24,7 @@ import io.ds4j.common.protocol.MessageType;
 import io.ds4j.common.protocol.ProtocolException;
 import io.ds4j.common.protocol.StatusCodec;
 import io.ds4j.common.protocol.peer.PeerMessageType;
+import io.ds4j.worker.device.DeviceRequests;
 import io.ds4j.worker.kv.KvService;
 import io.ds4j.worker.kv.SetParams;
 import io.ds4j.worker.store.SharedPool;
@@ -67,6 +68,8 @@ final class ConnectionHandler implements Runnable
     private final Predicate<String> exists;
     /** The object messages of this connection; null when the worker runs without the object interface. */
     private final ObjectRequests objects;
+    /** The device-object messages of this connection. */
+    private final DeviceRequests devices;
 
     ConnectionHandler(final WorkerServer server, final FramedChannel channel, final boolean unixSocket,
         final String peer)
@@ -79,6 +82,7 @@ final class ConnectionHandler implements Runnable
         this.peer = peer;
         this.objects = server.sessions().objects() == null ? null
             : new ObjectRequests(server.sessions().objects(), server.maxFrameLength());
+        this.devices = new DeviceRequests(server.sessions().devices());
         channel.maxFrameLength(PRE_HELLO_MAX_FRAME);
     }
 
@@ -190,6 +194,12 @@ final class ConnectionHandler implements Runnable
                 case MessageType.OBJ_RELEASE_REFS -> objects().releaseRefs(request, out, session);
                 case MessageType.LATCH_HELD -> objects().latch(request, out, session, 1);
                 case MessageType.LATCH_RELEASED -> objects().latch(request, out, session, -1);
+                case MessageType.DEV_MSET -> devices.mset(request, out, session.clientId());
+                case MessageType.DEV_MGET -> devices.mget(request, out);
+                case MessageType.DEV_DELETE -> devices.delete(request, out, session.clientId());
+                case MessageType.DEV_AWAIT -> devices.await(request, out, session.clientId());
+                case MessageType.DEV_STAGE -> devices.stage(request, out);
+                case MessageType.DEV_SERVE -> devices.serve(request, out, session.clientId());
                 default -> throw new ProtocolException("unknown message type " + type);
             }
         }

@@ -2,6 +2,7 @@ package io.ds4j.worker.server;
 
 import io.ds4j.common.DsException;
 import io.ds4j.common.StatusCode;
+import io.ds4j.worker.device.DeviceObjectRegistry;
 import io.ds4j.worker.object.ObjectService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +24,8 @@ public final class SessionRegistry
     private final long deadTimeoutNanos;
     /** The object interface: serves the object messages and undoes what an ended session held; null without it. */
     private final ObjectService objects;
+    /** Device objects: their bytes live in their producer's process, so they end with its session. */
+    private final DeviceObjectRegistry devices = new DeviceObjectRegistry();
 
     public SessionRegistry(final int maxClients, final int clientDeadTimeoutS)
     {
@@ -40,6 +43,11 @@ public final class SessionRegistry
     public ObjectService objects()
     {
         return objects;
+    }
+
+    public DeviceObjectRegistry devices()
+    {
+        return devices;
     }
 
     /** The session of a reconnecting client, or a new one (also when the id is unknown, e.g. a worker restart). */
@@ -119,6 +127,7 @@ public final class SessionRegistry
         {
             objects.sessionEnded(session.clientId(), session.pid(), session.takeLatchHolds());
         }
+        devices.sessionEnded(session.clientId(), session.pid());
     }
 
     public void closeAll()
