@@ -8,8 +8,11 @@ import io.ds4j.common.StatusCode;
 import io.ds4j.common.WriteMode;
 import io.ds4j.system.KvHistory.Kind;
 import io.ds4j.system.KvHistory.Op;
+import io.ds4j.test.FreePorts;
 import io.ds4j.test.MiniCluster;
+import io.ds4j.test.NetworkNamespace;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -62,7 +65,12 @@ class ClusterFaultTest
         /** Worker 2 stops (SIGTERM): it takes itself out of the ring and hands its records over. */
         LEAVE,
         /** The same with enable_lossless_data_exit_mode: its cache-only values move first, so none is lost. */
-        LEAVE_LOSSLESS
+        LEAVE_LOSSLESS,
+        /**
+         * Worker 2 runs in a network namespace ({@link NetworkNamespace}) and is cut off from etcd and the others for
+         * 8 s, past node_timeout_s + node_dead_timeout_s, then joined again. Skipped where the machine refuses it.
+         */
+        PARTITION
     }
 
     private static final int WORKERS = 3;
@@ -103,7 +111,15 @@ class ClusterFaultTest
     void theHistoryStaysCorrectThrough(final Fault fault) throws Exception
     {
         final Path l2 = Files.createDirectories(sfs.resolve(fault.name().toLowerCase(java.util.Locale.ROOT)));
-        try (MiniCluster cluster = MiniCluster.builder().workers(WORKERS)
+        final NetworkNamespace net = fault == Fault.PARTITION ? NetworkNamespace.createOrExplain() : null;
+        Assumptions.assumeTrue(fault != Fault.PARTITION || net != null, "network namespaces are not allowed here");
+        final MiniCluster.Builder builder = MiniCluster.builder();
+        if (net != null)
+        {
+            builder.host(net.hostIp()).workerPrefix(VICTIM, net.prefix())
+                .workerFlag(VICTIM, "worker_address", net.namespaceIp() + ":" + FreePorts.next());
+        }
+        try (NetworkNamespace closedLast = net; MiniCluster cluster = builder.workers(WORKERS)
             .flag("node_timeout_s", "2").flag("node_dead_timeout_s", "3").flag("heartbeat_interval_ms", "500")
             .flag("l2_cache_type", "sfs").flag("sfs_path", l2.toString())
             .flag("enable_lossless_data_exit_mode", Boolean.toString(fault == Fault.LEAVE_LOSSLESS)).start())
@@ -130,7 +146,7 @@ class ClusterFaultTest
             {
                 Thread.sleep(FAULT_AT_MS);
                 faultAt = System.nanoTime();
-                inject(cluster, fault);
+                inject(cluster, fault, net);
                 final long runMs = fault == Fault.ETCD_LONG_OUTAGE ? LONG_OUTAGE_MS + RUN_MS : RUN_MS;
                 final long left = runMs - FAULT_AT_MS - (System.nanoTime() - faultAt) / 1_000_000;
                 Thread.sleep(Math.max(0, left));
@@ -147,7 +163,8 @@ class ClusterFaultTest
             settle(cluster, fault);
             readEverythingBack(cluster, history);
 
-            final boolean lossPossible = fault == Fault.KILL9 || fault == Fault.LEAVE;
+            // the partitioned worker is declared dead too: its cache-only values are lost, as with a kill -9
+            final boolean lossPossible = fault == Fault.KILL9 || fault == Fault.LEAVE || fault == Fault.PARTITION;
             final List<KvHistory.Violation> violations = history.violations(key -> lossPossible
                 && key.startsWith("mem-"), faultAt);
             final List<Op> ops = history.ops();
@@ -184,7 +201,8 @@ class ClusterFaultTest
         return ops.stream().filter(op -> op.kind() == kind).count();
     }
 
-    private static void inject(final MiniCluster cluster, final Fault fault) throws InterruptedException
+    private static void inject(final MiniCluster cluster, final Fault fault, final NetworkNamespace net)
+        throws InterruptedException
     {
         switch (fault)
         {
@@ -218,6 +236,12 @@ class ClusterFaultTest
             }
             case JOIN -> cluster.add();
             case LEAVE, LEAVE_LOSSLESS -> cluster.stop(VICTIM);
+            case PARTITION ->
+            {
+                net.cut();
+                Thread.sleep(8_000);
+                net.heal();
+            }
         }
     }
 

@@ -5,6 +5,7 @@ import io.ds4j.client.DsClient;
 import io.ds4j.common.DsException;
 import io.ds4j.test.EtcdProcess;
 import io.ds4j.test.FreePorts;
+import io.ds4j.test.NetworkNamespace;
 import io.ds4j.test.WorkerProcess;
 import io.ds4j.worker.cluster.ClusterQuery;
 import io.ds4j.worker.cluster.EtcdSettings;
@@ -21,7 +22,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -46,39 +46,20 @@ class ClusterPartitionTest
     private static final Pattern ROUTE = Pattern.compile("\"worker\"\\s*:\\s*\"([^\"]*)\"");
     private static final Pattern ACTIVE = Pattern.compile("\"state\"\\s*:\\s*\"ACTIVE\"");
 
-    private final String tag = Integer.toString(ThreadLocalRandom.current().nextInt(1000, 10000));
-    private final String namespace = "ds4j-part-" + tag;
-    private final String hostEnd = "d4h" + tag;
-    private final String namespaceEnd = "d4n" + tag;
-    private final String subnet = "10.231." + (Integer.parseInt(tag) % 250) + ".";
-    private final String hostIp = subnet + "1";
-    private final String namespaceIp = subnet + "2";
+    private final String clusterName = "part" + ProcessHandle.current().pid();
     private final List<WorkerProcess> workers = new ArrayList<>();
+    private NetworkNamespace net;
     private EtcdProcess etcd;
-    private boolean netnsMade;
 
     @BeforeEach
-    void network() throws Exception
+    void network()
     {
-        final String refused = run("ip", "netns", "add", namespace);
-        if (refused != null)
-        {
-            System.out.println("ClusterPartitionTest skipped: this machine does not allow network namespaces (ip netns"
-                + " add: " + refused + "); it needs root and CAP_SYS_ADMIN");
-            Assumptions.abort("ip netns add failed: " + refused);
-        }
-        netnsMade = true;
-        must("ip", "link", "add", hostEnd, "type", "veth", "peer", "name", namespaceEnd);
-        must("ip", "link", "set", namespaceEnd, "netns", namespace);
-        must("ip", "addr", "add", hostIp + "/24", "dev", hostEnd);
-        must("ip", "link", "set", hostEnd, "up");
-        must("ip", "netns", "exec", namespace, "ip", "addr", "add", namespaceIp + "/24", "dev", namespaceEnd);
-        must("ip", "netns", "exec", namespace, "ip", "link", "set", namespaceEnd, "up");
-        must("ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up");
+        net = NetworkNamespace.createOrExplain();
+        Assumptions.assumeTrue(net != null, "network namespaces are not allowed here (needs root and ip netns)");
     }
 
     @AfterEach
-    void cleanUp() throws Exception
+    void cleanUp()
     {
         if (workers.size() == 3)
         {
@@ -87,34 +68,32 @@ class ClusterPartitionTest
                 || line.contains("registered") || line.contains("ring")).limit(40)
                 .forEach(line -> System.out.println("  cut-off worker: " + line));
         }
-        for (final WorkerProcess worker : workers)
-        {
-            worker.close();
-        }
+        workers.forEach(WorkerProcess::close);
         if (etcd != null)
         {
             etcd.close();
         }
-        if (netnsMade)
+        if (net != null)
         {
-            run("ip", "link", "del", hostEnd);
-            run("ip", "netns", "del", namespace);
+            net.close();
         }
     }
 
     @Test
     void theCutOffWorkerStopsServingAndTheMajorityTakesItsRangesOver() throws Exception
     {
+        final String hostIp = net.hostIp();
+        final String namespaceIp = net.namespaceIp();
         etcd = EtcdProcess.start(hostIp);
-        final Map<String, String> common = Map.of("etcd_address", etcd.endpoint(), "cluster_name", "part" + tag,
+        final Map<String, String> common = Map.of("etcd_address", etcd.endpoint(), "cluster_name", clusterName,
             "node_timeout_s", "2", "node_dead_timeout_s", "3", "heartbeat_interval_ms", "500",
             "add_node_wait_time_s", "0");
         workers.add(WorkerProcess.start(with(common, "worker_address", hostIp + ":" + FreePorts.next())));
         workers.add(WorkerProcess.start(with(common, "worker_address", hostIp + ":" + FreePorts.next())));
         final WorkerProcess cutOff = WorkerProcess.start(with(common, "worker_address", namespaceIp + ":"
-            + FreePorts.next()), List.of("ip", "netns", "exec", namespace));
+            + FreePorts.next()), net.prefix());
         workers.add(cutOff);
-        final EtcdSettings settings = EtcdSettings.of(etcd.endpoint(), "part" + tag, "", "");
+        final EtcdSettings settings = EtcdSettings.of(etcd.endpoint(), clusterName, "", "");
         awaitActive(settings, 3);
 
         final String key = keyOwnedBy(settings, cutOff.address());
@@ -125,7 +104,7 @@ class ClusterPartitionTest
             ofCutOff.kv().set(key, bytes("before"));
             assertArrayEquals(bytes("before"), ofA.kv().get(key), "the key as the whole cluster sees it");
 
-            must("ip", "link", "set", hostEnd, "down");
+            net.cut();
             final long cut = System.nanoTime();
             // the majority: C times out (2 s) and is dead (3 s more); then C's ranges are A's and B's
             awaitActive(settings, 2);
@@ -164,7 +143,7 @@ class ClusterPartitionTest
             assertTrue(refusals > 0);
 
             // healed: C registers again, finds itself out of the ring, discards what it held and joins again
-            must("ip", "link", "set", hostEnd, "up");
+            net.heal();
             awaitActive(settings, 3);
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             byte[] back = null;
@@ -247,22 +226,5 @@ class ClusterPartitionTest
             }
         }
         throw new IOException("no key owned by " + owner);
-    }
-
-    /** Runs a command; null when it succeeded, else its output. */
-    private static String run(final String... command) throws IOException, InterruptedException
-    {
-        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        return process.waitFor() == 0 ? null : (output.isEmpty() ? "exit " + process.exitValue() : output);
-    }
-
-    private static void must(final String... command) throws IOException, InterruptedException
-    {
-        final String failed = run(command);
-        if (failed != null)
-        {
-            fail(String.join(" ", command) + ": " + failed);
-        }
     }
 }

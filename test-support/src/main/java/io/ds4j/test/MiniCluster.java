@@ -82,8 +82,12 @@ public final class MiniCluster implements AutoCloseable
     private volatile HashRing ring;
     private boolean closed;
 
+    /** The address every worker listens on, or null for 127.0.0.1. */
+    private final String host;
+
     private MiniCluster(final Builder builder, final EtcdProcess etcd)
     {
+        this.host = builder.host;
         this.etcd = etcd;
         this.ownsEtcd = builder.etcd == null;
         this.clusterName = builder.clusterName;
@@ -112,12 +116,31 @@ public final class MiniCluster implements AutoCloseable
         private String clusterName;
         private EtcdProcess etcd;
         private boolean metrics;
+        private String host;
+        private final Map<Integer, List<String>> prefixes = new HashMap<>();
 
         private Builder()
         {
             flags.put("shared_memory_size_mb", DEFAULT_POOL_MB);
             // a worker added later joins at once (the product waits 60 s); ClusterMembershipTest tests the wait
             flags.put("add_node_wait_time_s", "0");
+        }
+
+        /**
+         * Every worker listens on {@code address} (an address of this machine) instead of 127.0.0.1, and so does the
+         * cluster's own etcd: with {@link NetworkNamespace}, so that a worker inside the namespace reaches them.
+         */
+        public Builder host(final String address)
+        {
+            host = address;
+            return this;
+        }
+
+        /** Worker {@code index} runs with {@code prefix} in front of its command (e.g. {@link NetworkNamespace#prefix}). */
+        public Builder workerPrefix(final int index, final List<String> prefix)
+        {
+            prefixes.put(index, List.copyOf(prefix));
+            return this;
         }
 
         public Builder workers(final int value)
@@ -181,17 +204,20 @@ public final class MiniCluster implements AutoCloseable
             {
                 clusterName = "mini" + ProcessHandle.current().pid() + "x" + CLUSTER_IDS.incrementAndGet();
             }
-            final EtcdProcess usedEtcd = etcd != null ? etcd : EtcdProcess.start();
+            final EtcdProcess usedEtcd = etcd != null ? etcd : host != null ? EtcdProcess.start(host)
+                : EtcdProcess.start();
             MiniCluster cluster = null;
             try
             {
                 cluster = new MiniCluster(this, usedEtcd);
                 final List<Map<String, String>> flagsOfEach = new ArrayList<>();
+                final List<List<String>> prefixOfEach = new ArrayList<>();
                 for (int i = 0; i < count; i++)
                 {
                     flagsOfEach.add(cluster.flagsFor(perWorker.getOrDefault(i, Map.of())));
+                    prefixOfEach.add(prefixes.getOrDefault(i, List.of()));
                 }
-                cluster.workers.addAll(WorkerProcess.startAll(flagsOfEach));
+                cluster.workers.addAll(WorkerProcess.startAll(flagsOfEach, prefixOfEach));
                 cluster.awaitRing();
                 return cluster;
             }
@@ -213,6 +239,10 @@ public final class MiniCluster implements AutoCloseable
     private Map<String, String> flagsFor(final Map<String, String> own)
     {
         final Map<String, String> flags = new LinkedHashMap<>(commonFlags);
+        if (host != null)
+        {
+            flags.put("worker_address", host + ":" + FreePorts.next());
+        }
         flags.put("etcd_address", etcd.endpoint());
         flags.put("cluster_name", clusterName);
         if (metrics)

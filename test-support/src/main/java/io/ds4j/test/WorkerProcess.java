@@ -146,14 +146,23 @@ public final class WorkerProcess implements AutoCloseable
      */
     public static List<WorkerProcess> startAll(final List<Map<String, String>> flagsOfEach)
     {
+        return startAll(flagsOfEach, java.util.Collections.nCopies(flagsOfEach.size(), List.of()));
+    }
+
+    /** {@link #startAll(List)}, worker i with {@code prefixOfEach.get(i)} in front of its command. */
+    public static List<WorkerProcess> startAll(final List<Map<String, String>> flagsOfEach,
+        final List<List<String>> prefixOfEach)
+    {
         final ExecutorService starters = Executors.newFixedThreadPool(Math.max(1, flagsOfEach.size()), runnable ->
             Thread.ofPlatform().daemon().name("ds4j-test-worker-start").unstarted(runnable));
         final List<Future<WorkerProcess>> starts = new ArrayList<>();
         try
         {
-            for (final Map<String, String> flags : flagsOfEach)
+            for (int i = 0; i < flagsOfEach.size(); i++)
             {
-                starts.add(starters.submit(() -> start(flags)));
+                final Map<String, String> flags = flagsOfEach.get(i);
+                final List<String> prefix = prefixOfEach.get(i);
+                starts.add(starters.submit(() -> start(flags, prefix)));
             }
             final List<WorkerProcess> started = new ArrayList<>();
             Throwable failure = null;

@@ -145,7 +145,9 @@ public final class Publisher
             }
             catch (final RuntimeException e)
             {
-                copies.discard(entry, Removal.DISCARDED);
+                // the owner may have recorded this version before its answer was lost: its L2 record (already written
+                // over the previous version's) is kept, so a reader the owner sends here can still find it there
+                copies.discard(entry, Removal.ABANDONED);
                 throw e;
             }
             switch (result)

@@ -320,6 +320,12 @@ public final class Resolver
                 throw e;
             }
         }
+        if (fetched == null)
+        {
+            // the primary has no such version (it lost it: its publish went unanswered, or it restarted): the same
+            // version in L2, if the key is L2-backed
+            fetched = fromL2InsteadOfPrimary(key, meta);
+        }
         return fetched == null ? null : keep(key, meta, fetched, entries, index, replication);
     }
 

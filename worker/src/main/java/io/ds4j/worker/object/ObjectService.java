@@ -596,7 +596,7 @@ public final class ObjectService
      */
     private void removed(final StoreEntry entry, final Removal why, final StoreEntry replacement)
     {
-        if (why == Removal.DISCARDED)
+        if (why == Removal.DISCARDED || why == Removal.ABANDONED)
         {
             return; // never current: the publish that made it gives its references back itself
         }

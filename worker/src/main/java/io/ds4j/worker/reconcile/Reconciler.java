@@ -129,9 +129,11 @@ public final class Reconciler implements AutoCloseable
         if (now.workers().contains(self) && !before.rangesOf(self).equals(now.rangesOf(self)))
         {
             final long fingerprint = now.fingerprint();
-            // the old owners too: one that is leaving hands its records over before it goes
+            // the old owners too: one that is leaving hands its records over before it goes; and this worker itself,
+            // whose own copies of the keys it takes over are reported to it on the reconcile thread (onRing)
             final Set<String> reporters = livePeers(now);
             reporters.addAll(livePeers(before));
+            reporters.add(self);
             guard.hold(before, report -> report.ringFingerprint() == fingerprint, reporters,
                 "ring " + Long.toHexString(fingerprint));
         }
@@ -246,6 +248,11 @@ public final class Reconciler implements AutoCloseable
             {
                 tellReconciled(peer, now.fingerprint(), 0);
             }
+        }
+        if (member)
+        {
+            // its own reports are in: the gate no longer waits for this worker
+            guard.reconciled(new io.ds4j.common.protocol.peer.ReconciledCodec.Request(self, now.fingerprint(), 0));
         }
         if (!member)
         {

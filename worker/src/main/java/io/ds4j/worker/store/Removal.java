@@ -12,5 +12,10 @@ public enum Removal
     /** The evictor let it go: a droppable value, or a replica. */
     DROPPED,
     /** It never became current: NX kept the existing value, or a newer write overtook it before it was installed. */
-    DISCARDED
+    DISCARDED,
+    /**
+     * Its publish failed at the owner with no answer (a timeout, a connection lost): the owner may have recorded it
+     * all the same, so, unlike {@link #DISCARDED}, its L2 record stays for readers to find.
+     */
+    ABANDONED
 }

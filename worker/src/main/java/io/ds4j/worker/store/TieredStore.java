@@ -362,7 +362,7 @@ public final class TieredStore implements AutoCloseable
         // only an entry this worker wrote to (or read from) L2 can have a record there: a cache-only key's first
         // write since the worker started cleared any older one (forgetOlderInL2), so overwriting and deleting
         // cache-only keys never touches L2; a newer L2-backed version overwrites the record itself
-        if (entry.l2() != StoreEntry.L2State.NONE && why != Removal.DROPPED
+        if (entry.l2() != StoreEntry.L2State.NONE && why != Removal.DROPPED && why != Removal.ABANDONED
             && !(why == Removal.REPLACED && replacement != null && replacement.l2Backed()))
         {
             forgetInL2(entry);
