@@ -1,5 +1,7 @@
 package io.ds4j.cli;
 
+import io.ds4j.common.Spelling;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -257,7 +259,7 @@ public record ClusterConfig(Path file, Path sshPrivateKey, String sshUserName, P
         for (final String candidate : known)
         {
             // a few letters off, or cut short (ssh_user for ssh_user_name)
-            final int distance = candidate.startsWith(key) && key.length() >= 3 ? 1 : distance(key, candidate);
+            final int distance = candidate.startsWith(key) && key.length() >= 3 ? 1 : Spelling.distance(key, candidate);
             if (distance < bestDistance)
             {
                 best = candidate;
@@ -265,27 +267,6 @@ public record ClusterConfig(Path file, Path sshPrivateKey, String sshUserName, P
             }
         }
         return best == null ? "" : " (did you mean \"" + best + "\"?)";
-    }
-
-    private static int distance(final String a, final String b)
-    {
-        final int[] previous = new int[b.length() + 1];
-        final int[] current = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++)
-        {
-            previous[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++)
-        {
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++)
-            {
-                final int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-            System.arraycopy(current, 0, previous, 0, current.length);
-        }
-        return previous[b.length()];
     }
 
     private static CliException problem(final Path file, final String message)

@@ -1,5 +1,6 @@
 package io.ds4j.worker.config;
 
+import io.ds4j.common.Spelling;
 import io.ds4j.worker.config.WorkerFlag.Kind;
 
 import java.util.ArrayList;
@@ -222,7 +223,7 @@ public final class WorkerFlags
         int bestDistance = Integer.MAX_VALUE;
         for (final String candidate : FLAGS.keySet())
         {
-            final int distance = distance(name, candidate);
+            final int distance = Spelling.distance(name, candidate);
             if (distance < bestDistance)
             {
                 bestDistance = distance;
@@ -230,26 +231,5 @@ public final class WorkerFlags
             }
         }
         return best != null && bestDistance <= Math.max(2, name.length() / 4) ? " (did you mean --" + best + "?)" : "";
-    }
-
-    private static int distance(final String a, final String b)
-    {
-        final int[] previous = new int[b.length() + 1];
-        final int[] current = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++)
-        {
-            previous[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++)
-        {
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++)
-            {
-                final int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-            System.arraycopy(current, 0, previous, 0, current.length);
-        }
-        return previous[b.length()];
     }
 }
