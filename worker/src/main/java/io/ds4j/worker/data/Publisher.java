@@ -145,9 +145,10 @@ public final class Publisher
             }
             catch (final RuntimeException e)
             {
-                // the owner may have recorded this version before its answer was lost: its L2 record (already written
-                // over the previous version's) is kept, so a reader the owner sends here can still find it there
-                copies.discard(entry, Removal.ABANDONED);
+                // no answer: the owner may have recorded this version all the same, so its L2 record (already
+                // written over the previous version's) is kept for a reader the owner sends here. An answer that
+                // refused it means it was never recorded: its L2 record goes, so no later read finds it there
+                copies.discard(entry, unanswered(e) ? Removal.ABANDONED : Removal.DISCARDED);
                 throw e;
             }
             switch (result)
@@ -176,6 +177,13 @@ public final class Publisher
                 }
             }
         }
+    }
+
+    /** Whether a failed owner call may have been applied: it timed out, or its connection broke. */
+    private static boolean unanswered(final RuntimeException e)
+    {
+        return e instanceof final DsException failure && (failure.code() == StatusCode.RPC_DEADLINE_EXCEEDED
+            || failure.code() == StatusCode.RPC_UNAVAILABLE);
     }
 
     /**
