@@ -129,6 +129,8 @@ class ClusterFaultTest
             final AtomicLong ids = new AtomicLong();
             final List<Thread> clients = new ArrayList<>();
             final List<DsClient> connections = new ArrayList<>();
+            // the 60 s run paces its clients, so its history stays small enough to check in seconds
+            final long pauseNanos = fault == Fault.ETCD_LONG_OUTAGE ? 3_000_000 : 0;
             for (int w = 0; w < WORKERS; w++)
             {
                 for (int c = 0; c < CLIENTS_PER_WORKER; c++)
@@ -138,7 +140,7 @@ class ClusterFaultTest
                         cluster.worker(w).port()).requestTimeoutMs(20_000).build());
                     connections.add(connection);
                     clients.add(Thread.ofPlatform().name("fault-client-" + client).start(() ->
-                        load(connection, client, history, running, ids)));
+                        load(connection, client, history, running, ids, pauseNanos)));
                 }
             }
             final long faultAt;
@@ -281,7 +283,7 @@ class ClusterFaultTest
     }
 
     private static void load(final DsClient connection, final int client, final KvHistory history,
-        final AtomicBoolean running, final AtomicLong ids)
+        final AtomicBoolean running, final AtomicLong ids, final long pauseNanos)
     {
         final ThreadLocalRandom random = ThreadLocalRandom.current();
         int failuresInARow = 0;
@@ -331,6 +333,10 @@ class ClusterFaultTest
                 history.record(new Op(client, Kind.DELETE, key, 0, start, System.nanoTime(), ok, error));
             }
             failuresInARow = ok ? 0 : failuresInARow + 1;
+            if (pauseNanos > 0)
+            {
+                java.util.concurrent.locks.LockSupport.parkNanos(pauseNanos);
+            }
         }
     }
 
