@@ -50,7 +50,7 @@ public final class Publisher
     }
 
     /** A new version number: microseconds since the epoch like upstream, above every version this worker saw. */
-    long nextVersion()
+    public long nextVersion()
     {
         final long now = System.currentTimeMillis() * 1000;
         return lastVersion.accumulateAndGet(now, (previous, candidate) -> Math.max(previous + 1, candidate));

@@ -91,8 +91,12 @@ public final class KvService
     public boolean delete(final String key)
     {
         KeyRules.check(key);
+        final long deletedAt = data.publisher().nextVersion();
         if (owner.delete(key))
         {
+            // the holders forget their own versions in L2; an older record nobody holds (a write whose publish went
+            // unanswered, Removal.ABANDONED) must not outlive the delete either
+            store.forgetInL2Before(key, deletedAt);
             return true;
         }
         // no worker holds it: a record written before a restart may still be in L2

@@ -395,6 +395,29 @@ public final class TieredStore implements AutoCloseable
         }
     }
 
+    /**
+     * Deletes the key's L2 record if its version is below {@code version}: what an acknowledged delete leaves of a
+     * write whose publish went unanswered (its writer kept the record, the owner never recorded it).
+     */
+    public void forgetInL2Before(final String key, final long version)
+    {
+        if (l2 == null)
+        {
+            return;
+        }
+        try (L2Cache.L2Record record = l2.get(key))
+        {
+            if (record != null && record.version() < version)
+            {
+                l2.delete(key);
+            }
+        }
+        catch (final IOException e)
+        {
+            LOG.warn("could not remove {} from L2: {}", key, e.toString());
+        }
+    }
+
     /** Deletes a key that exists only in L2 (after a restart, before anyone read it). */
     public boolean deleteFromL2(final String key)
     {
