@@ -20,7 +20,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  *   <li>it is stale: an acknowledged set or delete of the key started after the write it saw was acknowledged
  *   and finished before the read began;</li>
  *   <li>it answers NOT_FOUND while an acknowledged set finished before it began and no delete could have come
- *   after that set, unless the key's mode allows the loss (a cache-only key after a crash took its only copy).</li>
+ *   after that set, unless that value may have died with the fault (a cache-only value written through the worker
+ *   that was killed).</li>
  * </ul>
  * A failed set or delete may or may not have taken effect: it counts as a write that was never acknowledged.
  */
@@ -99,9 +100,11 @@ final class KvHistory
     /**
      * The violations of the history.
      *
-     * @param lossAllowed whether a key may read NOT_FOUND after {@code lossFrom} (nanoTime) despite acked sets
+     * @param lostWithFault whether a set's value may be lost by the fault (a cache-only value written through the
+     *                      worker that was killed): a read after {@code lossFrom} (nanoTime) may then answer NOT_FOUND
+     *                      when the last acknowledged set before it, or a set that started after that one, is such
      */
-    List<Violation> violations(final java.util.function.Predicate<String> lossAllowed, final long lossFrom)
+    List<Violation> violations(final java.util.function.Predicate<Op> lostWithFault, final long lossFrom)
     {
         final Map<String, List<Op>> writesByKey = new HashMap<>();
         final Map<Long, Op> setsById = new HashMap<>();
@@ -149,7 +152,7 @@ final class KvHistory
                 }
                 continue;
             }
-            if (lossAllowed.test(read.key) && read.start > lossFrom)
+            if (read.start > lossFrom && lostWithFault(writes, read, lostWithFault))
             {
                 continue;
             }
@@ -164,11 +167,38 @@ final class KvHistory
             if (!explained)
             {
                 violations.add(new Violation(Violation.LOST, read.start, "read of " + read.key
-                    + " answered NOT_FOUND after acknowledged " + overwriteBefore(writes, Long.MIN_VALUE, read.start,
-                    false) + ": " + read));
+                    + " answered NOT_FOUND after acknowledged " + lastAckedSetBefore(writes, read.start)
+                    + " (the last write before it: " + lastWriteBefore(writes, read.start) + "): " + read));
             }
         }
         return violations;
+    }
+
+    /** Whether the value a NOT_FOUND read should have seen may have died with the fault. */
+    private static boolean lostWithFault(final List<Op> writes, final Op read,
+        final java.util.function.Predicate<Op> lostWithFault)
+    {
+        final Op last = lastAckedSetBefore(writes, read.start);
+        if (last == null || lostWithFault.test(last))
+        {
+            return true;
+        }
+        // a later set through the lost worker may have been recorded (acknowledged or not), then lost with it
+        return writes.stream().anyMatch(w -> w.kind == Kind.SET && w.start > last.start && w.start < read.end
+            && lostWithFault.test(w));
+    }
+
+    private static Op lastAckedSetBefore(final List<Op> writes, final long before)
+    {
+        return writes.stream().filter(w -> w.ok && w.kind == Kind.SET && w.end < before)
+            .max(java.util.Comparator.comparingLong(Op::end)).orElse(null);
+    }
+
+    /** The write, acked or not, that started last before {@code before}. */
+    private static Op lastWriteBefore(final List<Op> writes, final long before)
+    {
+        return writes.stream().filter(w -> w.start < before).max(java.util.Comparator.comparingLong(Op::start))
+            .orElse(null);
     }
 
     /** An acked set (or, with {@code deletes}, delete) that started after {@code after} and ended before {@code before}. */

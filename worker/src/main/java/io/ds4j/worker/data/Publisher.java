@@ -20,10 +20,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The one place a value is published, whatever interface it comes from: a filled region becomes this node's primary
- * copy of a new version. In order: L2 as the write mode asks (WRITE_THROUGH written before anything is visible),
- * the key's owner records the version (deciding NX once for the cluster, and retiring the old version's copies on
- * other workers first when CAUSAL), then the copy is installed here, replacing the old local one. The writer is
- * answered after all of it.
+ * copy of a new version. In order: L2 as the write mode asks (WRITE_THROUGH staged durably before anything is
+ * visible), the key's owner records the version (deciding NX once for the cluster, and retiring the old version's
+ * copies on other workers first when CAUSAL), the staged WRITE_THROUGH record becomes the key's L2 record, then the
+ * copy is installed here, replacing the old local one. The writer is answered after all of it.
  */
 public final class Publisher
 {
@@ -145,9 +145,9 @@ public final class Publisher
             }
             catch (final RuntimeException e)
             {
-                // no answer: the owner may have recorded this version all the same, so its L2 record (already
-                // written over the previous version's) is kept for a reader the owner sends here. An answer that
-                // refused it means it was never recorded: its L2 record goes, so no later read finds it there
+                // no answer: the owner may have recorded this version all the same, so its staged L2 record is
+                // kept for a reader the owner sends here. An answer that refused it means it was never recorded: its
+                // staged record goes. Neither replaced the previous version's record (TieredStore.beforePublish)
                 copies.discard(entry, unanswered(e) ? Removal.ABANDONED : Removal.DISCARDED);
                 throw e;
             }
@@ -172,6 +172,16 @@ public final class Publisher
                 }
                 default ->
                 {
+                    try
+                    {
+                        store.ownerRecorded(entry);
+                    }
+                    catch (final DsException e)
+                    {
+                        // the owner names this version: its staged L2 record stays for the readers it sends here
+                        copies.discard(entry, Removal.ABANDONED);
+                        throw e;
+                    }
                     install(entry, result);
                     return entry;
                 }

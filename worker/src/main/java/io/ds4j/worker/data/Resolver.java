@@ -431,7 +431,8 @@ public final class Resolver
     /**
      * The primary of an L2-backed version cannot be reached (it died, or died mid-transfer): the same version in L2
      * serves instead, as a replica like a pulled copy (the owner still names the dead primary, so it cannot become
-     * this node's primary). Only the very version the owner named is taken: a write-back record may lag behind it.
+     * this node's primary). Only the very version the owner named is taken: a write-back record may lag behind it,
+     * and a WRITE_THROUGH version whose writer got no answer from the owner is still staged beside the key's record.
      * Null when L2 has no such record (the caller then reports the primary as unavailable).
      */
     private PrimaryFetcher.Fetched fromL2InsteadOfPrimary(final String key, final KeyMeta meta)
@@ -442,7 +443,7 @@ public final class Resolver
         {
             return null;
         }
-        final StoreEntry loaded = store.loadFromL2(key);
+        final StoreEntry loaded = store.loadFromL2(key, meta.version());
         if (loaded == null)
         {
             return null;

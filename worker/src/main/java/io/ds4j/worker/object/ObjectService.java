@@ -601,7 +601,7 @@ public final class ObjectService
             return; // never current: the publish that made it gives its references back itself
         }
         final ObjectState state = (ObjectState) entry.attachment();
-        if (state == null && why == Removal.REPLACED)
+        if (state == null && (why == Removal.REPLACED || why == Removal.REPLACED_DURABLY))
         {
             return; // a KV value overwritten: no nested references, and the key's counts stay (the hot path)
         }

@@ -17,5 +17,12 @@ public enum Removal
      * Its publish failed at the owner with no answer (a timeout, a connection lost): the owner may have recorded it
      * all the same, so, unlike {@link #DISCARDED}, its L2 record stays for readers to find.
      */
-    ABANDONED
+    ABANDONED,
+    /**
+     * A newer WRITE_THROUGH version was published on another worker: like {@link #REPLACED}, except that this copy's
+     * L2 record is left for that version's writer to replace. The writer commits its record only after the owner
+     * retired the old copies, so deleting the old record here would leave the key with no L2 record until then, and
+     * with none at all if the writer fails before its commit.
+     */
+    REPLACED_DURABLY
 }

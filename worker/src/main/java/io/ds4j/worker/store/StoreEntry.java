@@ -34,10 +34,13 @@ public final class StoreEntry extends S3FifoPolicy.Links<StoreEntry>
         ConsistencyType consistency();
     }
 
-    /** Where the entry stands with L2. */
+    /**
+     * Where the entry stands with L2: not in it, queued for write-back, staged (a WRITE_THROUGH version written
+     * beside the key's record until its owner recorded it), or the key's record.
+     */
     public enum L2State
     {
-        NONE, QUEUED, STORED
+        NONE, QUEUED, STORED, STAGED
     }
 
     private static final WriteMode[] WRITE_MODES = WriteMode.values();

@@ -218,9 +218,11 @@ public final class TieredStore implements AutoCloseable
     }
 
     /**
-     * Does what the entry's write mode asks of L2 before the write is acknowledged: WRITE_THROUGH writes and syncs
-     * it now; the write-back modes queue it (WRITE_BACK_QUEUE_FULL when the queue is full). Without an L2 the modes
-     * behave as cache-only, like the upstream's (reliability needs both an L2 and an L2 write mode).
+     * Does what the entry's write mode asks of L2 before the key's owner is asked: WRITE_THROUGH stages the version
+     * durably beside the key's record (committed by {@link #ownerRecorded} once the owner recorded it, so a refused
+     * write never replaces the value before it); the write-back modes queue it (WRITE_BACK_QUEUE_FULL when the queue
+     * is full). Without an L2 the modes behave as cache-only, like the upstream's (reliability needs both an L2 and
+     * an L2 write mode).
      */
     public void beforePublish(final StoreEntry entry)
     {
@@ -233,9 +235,8 @@ public final class TieredStore implements AutoCloseable
         {
             try
             {
-                l2.put(entry.key(), entry.version(), entry.expiresAtMs(), object.data());
-                entry.l2(StoreEntry.L2State.STORED);
-                stats.writeThroughOk.increment();
+                l2.stage(entry.key(), entry.version(), entry.expiresAtMs(), object.data());
+                entry.l2(StoreEntry.L2State.STAGED);
             }
             catch (final IOException e)
             {
@@ -253,6 +254,31 @@ public final class TieredStore implements AutoCloseable
             entry.l2(StoreEntry.L2State.NONE);
             throw new DsException(StatusCode.WRITE_BACK_QUEUE_FULL, "the L2 write-back queue is full ("
                 + writeBack.depth() + " values waiting); retry later, or raise --l2_cache_async_write_queue_size");
+        }
+    }
+
+    /**
+     * The key's owner recorded the entry's version: a staged WRITE_THROUGH version becomes the key's L2 record (or
+     * is dropped, when a newer version got there first), before the writer is answered.
+     *
+     * @throws DsException IO_ERROR when L2 fails; the staged version then stays for readers the owner sends here
+     */
+    public void ownerRecorded(final StoreEntry entry)
+    {
+        if (entry.l2() != StoreEntry.L2State.STAGED)
+        {
+            return;
+        }
+        try
+        {
+            entry.l2(l2.commit(entry.key(), entry.version()) ? StoreEntry.L2State.STORED : StoreEntry.L2State.NONE);
+            stats.writeThroughOk.increment();
+        }
+        catch (final IOException e)
+        {
+            stats.writeThroughFailed.increment();
+            throw new DsException(StatusCode.IO_ERROR, "writing " + entry.key() + " through to L2 ("
+                + l2.describe() + ") failed: " + e.getMessage() + "; the value may not be stored, write it again");
         }
     }
 
@@ -359,10 +385,21 @@ public final class TieredStore implements AutoCloseable
         {
             lock.unlock();
         }
+        if (entry.l2() == StoreEntry.L2State.STAGED)
+        {
+            // never the key's record: a refused version goes; one whose owner did not answer stays readable by its
+            // version, for a reader the owner may send here
+            if (why != Removal.ABANDONED)
+            {
+                discardStaged(entry);
+            }
+            return;
+        }
         // only an entry this worker wrote to (or read from) L2 can have a record there: a cache-only key's first
         // write since the worker started cleared any older one (forgetOlderInL2), so overwriting and deleting
         // cache-only keys never touches L2; a newer L2-backed version overwrites the record itself
         if (entry.l2() != StoreEntry.L2State.NONE && why != Removal.DROPPED && why != Removal.ABANDONED
+            && why != Removal.REPLACED_DURABLY
             && !(why == Removal.REPLACED && replacement != null && replacement.l2Backed()))
         {
             forgetInL2(entry);
@@ -378,21 +415,7 @@ public final class TieredStore implements AutoCloseable
     /** Deletes the key's L2 record if it is this entry's version or older (never a newer one). */
     private void forgetInL2(final StoreEntry entry)
     {
-        if (l2 == null)
-        {
-            return;
-        }
-        try (L2Cache.L2Record record = l2.get(entry.key()))
-        {
-            if (record != null && record.version() <= entry.version())
-            {
-                l2.delete(entry.key());
-            }
-        }
-        catch (final IOException e)
-        {
-            LOG.warn("could not remove {} from L2: {}", entry, e.toString());
-        }
+        deleteInL2UpTo(entry.key(), entry.version());
     }
 
     /**
@@ -401,20 +424,34 @@ public final class TieredStore implements AutoCloseable
      */
     public void forgetInL2Before(final String key, final long version)
     {
+        deleteInL2UpTo(key, version - 1);
+    }
+
+    private void deleteInL2UpTo(final String key, final long maxVersion)
+    {
         if (l2 == null)
         {
             return;
         }
-        try (L2Cache.L2Record record = l2.get(key))
+        try
         {
-            if (record != null && record.version() < version)
-            {
-                l2.delete(key);
-            }
+            l2.deleteUpTo(key, maxVersion);
         }
         catch (final IOException e)
         {
-            LOG.warn("could not remove {} from L2: {}", key, e.toString());
+            LOG.warn("could not remove {} up to version {} from L2: {}", key, maxVersion, e.toString());
+        }
+    }
+
+    private void discardStaged(final StoreEntry entry)
+    {
+        try
+        {
+            l2.discardStaged(entry.key(), entry.version());
+        }
+        catch (final IOException e)
+        {
+            LOG.warn("could not remove the staged L2 version of {}: {}", entry, e.toString());
         }
     }
 
@@ -562,9 +599,9 @@ public final class TieredStore implements AutoCloseable
 
     private void readFromL2(final StoreEntry entry, final MemorySegment target) throws IOException
     {
-        try (L2Cache.L2Record record = l2.get(entry.key()))
+        try (L2Cache.L2Record record = l2.get(entry.key(), entry.version()))
         {
-            if (record == null || record.version() != entry.version() || record.size() != entry.size())
+            if (record == null || record.size() != entry.size())
             {
                 throw new IOException("L2 no longer holds version " + entry.version() + " of " + entry.key());
             }
@@ -578,11 +615,20 @@ public final class TieredStore implements AutoCloseable
      */
     public StoreEntry loadFromL2(final String key)
     {
+        return loadFromL2(key, -1);
+    }
+
+    /**
+     * As {@link #loadFromL2(String)}, of exactly {@code version} (-1: whatever the key's record holds): the key's
+     * record, or a staged version its writer left when the owner did not answer it.
+     */
+    public StoreEntry loadFromL2(final String key, final long version)
+    {
         if (!l2Fallback)
         {
             return null;
         }
-        try (L2Cache.L2Record record = l2.get(key))
+        try (L2Cache.L2Record record = version < 0 ? l2.get(key) : l2.get(key, version))
         {
             if (record == null)
             {

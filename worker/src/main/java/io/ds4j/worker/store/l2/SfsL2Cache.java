@@ -45,6 +45,9 @@ import io.ds4j.common.ring.Murmur3;
  *         &lt;key&gt;                   the key itself when it is at most 200 characters of the key alphabet
  *                                 and not "." or ".."
  *         &lt;sha-256 hex&gt;~h         any other key (longer, "." / "..", or outside the alphabet)
+ *         &lt;name&gt;~v&lt;version&gt;~&lt;pid&gt;-&lt;random&gt;
+ *                                 a staged WRITE_THROUGH version, not yet the key's record (see below), by the
+ *                                 instance the suffix names
  *         ~tmp-&lt;pid&gt;-&lt;random&gt;     a write in progress (or a crashed writer's leftover)
  * </pre>
  *
@@ -66,11 +69,19 @@ import io.ds4j.common.ring.Murmur3;
  * worker that is still writing). A record that is damaged anyway (a truncated or bit-flipped file from a filesystem
  * that lied about fsync) is reported as a {@link CorruptL2RecordException}, never returned as data.
  *
- * <p><b>Newer wins.</b> A put reads the existing header first and does nothing when that record has a higher
- * version. Puts of one key in one process are serialized by striped locks, so the check and the rename are atomic
- * with respect to each other. Across processes they are not: two workers writing one key at once end with the last
- * rename, whatever its version. The cluster gives each key a single owner, which makes that race a failover corner
- * case rather than a normal path.
+ * <p><b>Newer wins, across processes too.</b> A record is installed with {@code link(2)}, which fails when the name
+ * exists, never with a rename over it: when a record is there, the one with the lower version is first moved aside
+ * (an atomic rename to a temporary name) and the link tried again; a record moved aside that turns out newer (another
+ * worker installed it in between) is installed again in its place. A conditional delete ({@link #deleteUpTo}) moves the
+ * record aside the same way and puts it back when it is newer than asked. So two workers writing or deleting one key
+ * at once always leave the highest version, whatever the order of their steps. A reader may find no record for the
+ * instant a record is aside; it only reads L2 when no worker holds the key.
+ *
+ * <p><b>Staged versions.</b> A WRITE_THROUGH writer stages its version ({@link #stage}) before the key's owner decides
+ * on it, and commits it ({@link #commit}) only once the owner recorded it: a write the owner refuses is dropped
+ * ({@link #discardStaged}) and never replaces the record of the acknowledged value before it. A staged version whose
+ * owner did not answer stays, readable by its exact version ({@link #get(String, long)}), for a reader the owner
+ * sends there; it is removed with the temporary files once older than an hour.
  *
  * <p>The filesystem must be case-sensitive (keys "a" and "A" are different files) and accept the key alphabet in
  * names (NFS, CephFS, Lustre, local filesystems do; SMB does not).
@@ -101,6 +112,7 @@ public final class SfsL2Cache implements L2Cache
     static final int MAX_KEY_BYTES = 65_536;
     static final String TEMP_PREFIX = "~tmp-";
     static final String HASHED_SUFFIX = "~h";
+    static final String STAGED_INFIX = "~v";
     static final Duration STALE_TEMP_AGE = Duration.ofHours(1);
 
     private static final Logger LOG = LoggerFactory.getLogger(SfsL2Cache.class);
@@ -116,6 +128,10 @@ public final class SfsL2Cache implements L2Cache
     private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
     private final LongSupplier clock;
     private final AtomicBoolean directorySyncWarned = new AtomicBoolean();
+    private final AtomicBoolean linkUnsupportedWarned = new AtomicBoolean();
+    /** Names this instance's staged files (see {@link #stagedPath}). */
+    private final String instanceTag = ProcessHandle.current().pid() + "-"
+        + HEX.toHexDigits(ThreadLocalRandom.current().nextInt());
     private volatile boolean closed;
 
     /**
@@ -165,19 +181,15 @@ public final class SfsL2Cache implements L2Cache
         ensureOpen();
         final int hash = Murmur3.hash32(key);
         final Path bucket = bucket(hash);
-        final Path target = bucket.resolve(fileName(key));
         final ReentrantLock lock = lock(hash);
         lock.lock();
         try
         {
-            final Header existing = liveHeader(target, key, keyBytes);
-            if (existing != null && existing.version() > version)
+            final Path temp = writeTemporary(bucket, keyBytes, version, expiresAtMs, value);
+            if (!installNewest(bucket, bucket.resolve(fileName(key)), temp, version, key, keyBytes))
             {
-                LOG.debug("L2 put of {} version {} skipped: version {} is already stored", key, version,
-                    existing.version());
-                return;
+                LOG.debug("L2 put of {} version {} skipped: a higher version is already stored", key, version);
             }
-            writeAtomically(bucket, target, keyBytes, version, expiresAtMs, value);
         }
         finally
         {
@@ -186,12 +198,93 @@ public final class SfsL2Cache implements L2Cache
     }
 
     @Override
+    public void stage(final String key, final long version, final long expiresAtMs, final MemorySegment value)
+        throws IOException
+    {
+        final byte[] keyBytes = keyBytes(key);
+        Objects.requireNonNull(value, "value");
+        ensureOpen();
+        final Path bucket = bucket(Murmur3.hash32(key));
+        final Path temp = writeTemporary(bucket, keyBytes, version, expiresAtMs, value);
+        // no directory sync: the commit's makes this name durable with the link, and an uncommitted one may be lost
+        Files.move(temp, stagedPath(bucket, key, version), StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Override
+    public boolean commit(final String key, final long version) throws IOException
+    {
+        final byte[] keyBytes = keyBytes(key);
+        ensureOpen();
+        final int hash = Murmur3.hash32(key);
+        final Path bucket = bucket(hash);
+        final Path staged = stagedPath(bucket, key, version);
+        final ReentrantLock lock = lock(hash);
+        lock.lock();
+        try
+        {
+            if (!Files.exists(staged))
+            {
+                throw new IOException("the staged L2 record " + staged + " of version " + version + " is gone");
+            }
+            return installNewest(bucket, bucket.resolve(fileName(key)), staged, version, key, keyBytes);
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void discardStaged(final String key, final long version) throws IOException
+    {
+        keyBytes(key);
+        ensureOpen();
+        Files.deleteIfExists(stagedPath(bucket(Murmur3.hash32(key)), key, version));
+    }
+
+    @Override
     public L2Record get(final String key) throws IOException
     {
         final byte[] keyBytes = keyBytes(key);
         ensureOpen();
         final int hash = Murmur3.hash32(key);
-        final Path path = bucket(hash).resolve(fileName(key));
+        return open(hash, bucket(hash).resolve(fileName(key)), key, keyBytes, true);
+    }
+
+    @Override
+    public L2Record get(final String key, final long version) throws IOException
+    {
+        final byte[] keyBytes = keyBytes(key);
+        ensureOpen();
+        final int hash = Murmur3.hash32(key);
+        final L2Record record = open(hash, bucket(hash).resolve(fileName(key)), key, keyBytes, true);
+        if (record != null && record.version() == version)
+        {
+            return record;
+        }
+        if (record != null)
+        {
+            record.close();
+        }
+        L2Record staged = open(hash, stagedPath(bucket(hash), key, version), key, keyBytes, false);
+        if (staged == null)
+        {
+            final Path other = anyStagedPath(bucket(hash), key, version);
+            staged = other == null ? null : open(hash, other, key, keyBytes, false);
+        }
+        if (staged != null && staged.version() != version)
+        {
+            staged.close();
+            return null;
+        }
+        return staged;
+    }
+
+    /** The record at {@code path}, or null when there is none or it expired (removed when {@code removeExpired}). */
+    private L2Record open(final int hash, final Path path, final String key, final byte[] keyBytes,
+        final boolean removeExpired) throws IOException
+    {
         final FileChannel channel;
         try
         {
@@ -208,10 +301,13 @@ public final class SfsL2Cache implements L2Cache
             if (isExpired(header))
             {
                 channel.close();
-                removeIfExpired(hash, path, key, keyBytes);
+                if (removeExpired)
+                {
+                    removeIfExpired(hash, path, key, keyBytes);
+                }
                 return null;
             }
-            // The open channel pins this inode: a later put renames a new file over the name, but this record
+            // The open channel pins this inode: a later put installs a new file under the name, but this record
             // keeps reading the version whose header it returned.
             final SfsRecord record = new SfsRecord(key, path, channel, header);
             handedOut = true;
@@ -243,6 +339,44 @@ public final class SfsL2Cache implements L2Cache
                 syncDirectory(bucket);
             }
             return removed;
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public boolean deleteUpTo(final String key, final long maxVersion) throws IOException
+    {
+        final byte[] keyBytes = keyBytes(key);
+        ensureOpen();
+        final int hash = Murmur3.hash32(key);
+        final Path bucket = bucket(hash);
+        final Path target = bucket.resolve(fileName(key));
+        final ReentrantLock lock = lock(hash);
+        lock.lock();
+        try
+        {
+            final Path aside = temporaryName(bucket);
+            try
+            {
+                Files.move(target, aside, StandardCopyOption.ATOMIC_MOVE);
+            }
+            catch (final NoSuchFileException e)
+            {
+                return false;
+            }
+            final long found = versionOf(aside, key, keyBytes);
+            if (found <= maxVersion)
+            {
+                Files.deleteIfExists(aside);
+                syncDirectory(bucket);
+                return true;
+            }
+            // newer than asked (written since the caller looked): it goes back, unless a newer one is there by now
+            installNewest(bucket, target, aside, found, key, keyBytes);
+            return false;
         }
         finally
         {
@@ -354,65 +488,185 @@ public final class SfsL2Cache implements L2Cache
         return header.expiresAtMs() > 0 && clock.getAsLong() >= header.expiresAtMs();
     }
 
-    /**
-     * The header of the record a put would replace, or null when there is none that counts: absent, expired, or
-     * damaged (a damaged record holds nothing worth keeping, so the put repairs it).
-     */
-    private Header liveHeader(final Path target, final String key, final byte[] keyBytes) throws IOException
+    /** Writes the record to a new temporary file in {@code bucket}, forced to stable storage; returns its path. */
+    private Path writeTemporary(final Path bucket, final byte[] keyBytes, final long version, final long expiresAtMs,
+        final MemorySegment value) throws IOException
     {
-        try (FileChannel channel = FileChannel.open(target, StandardOpenOption.READ))
+        final Path temp = temporaryName(bucket);
+        boolean written = false;
+        try (FileChannel channel = createTemporary(bucket, temp))
         {
-            final Header header = readHeader(channel, target, key, keyBytes);
-            return isExpired(header) ? null : header;
-        }
-        catch (final NoSuchFileException e)
-        {
-            return null;
-        }
-        catch (final CorruptL2RecordException e)
-        {
-            LOG.warn("replacing a damaged L2 record: {}", e.getMessage());
-            return null;
-        }
-    }
-
-    private void writeAtomically(final Path bucket, final Path target, final byte[] keyBytes, final long version,
-        final long expiresAtMs, final MemorySegment value) throws IOException
-    {
-        final Path temp = bucket.resolve(TEMP_PREFIX + ProcessHandle.current().pid() + "-"
-            + HEX.toHexDigits(ThreadLocalRandom.current().nextLong()));
-        boolean renamed = false;
-        try
-        {
-            try (FileChannel channel = createTemporary(bucket, temp))
+            final long valueLength = value.byteSize();
+            final long valueOffset = HEADER_SIZE + keyBytes.length;
+            // Checksum and write slice by slice, so each slice is summed while it is still in the CPU cache.
+            final CRC32C crc = new CRC32C();
+            for (long done = 0; done < valueLength; )
             {
-                final long valueLength = value.byteSize();
-                final long valueOffset = HEADER_SIZE + keyBytes.length;
-                // Checksum and write slice by slice, so each slice is summed while it is still in the CPU cache.
-                final CRC32C crc = new CRC32C();
-                for (long done = 0; done < valueLength; )
-                {
-                    final long length = Math.min(CHUNK, valueLength - done);
-                    final ByteBuffer chunk = value.asSlice(done, length).asByteBuffer();
-                    crc.update(chunk.duplicate());
-                    writeFully(channel, chunk, valueOffset + done);
-                    done += length;
-                }
-                writeFully(channel, encodeHeader(keyBytes, version, expiresAtMs, valueLength,
-                    (int) crc.getValue()), 0);
-                channel.force(true);
+                final long length = Math.min(CHUNK, valueLength - done);
+                final ByteBuffer chunk = value.asSlice(done, length).asByteBuffer();
+                crc.update(chunk.duplicate());
+                writeFully(channel, chunk, valueOffset + done);
+                done += length;
             }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            renamed = true;
+            writeFully(channel, encodeHeader(keyBytes, version, expiresAtMs, valueLength, (int) crc.getValue()), 0);
+            channel.force(true);
+            written = true;
         }
         finally
         {
-            if (!renamed)
+            if (!written)
             {
                 deleteQuietly(temp);
             }
         }
-        syncDirectory(bucket);
+        return temp;
+    }
+
+    private static Path temporaryName(final Path bucket)
+    {
+        return bucket.resolve(TEMP_PREFIX + ProcessHandle.current().pid() + "-"
+            + HEX.toHexDigits(ThreadLocalRandom.current().nextLong()));
+    }
+
+    /**
+     * This instance's staged file of {@code key}'s {@code version}. The instance's tag is in the name: two workers
+     * may make the same version of one key (versions are clocks), and one's refusal must not remove the other's.
+     */
+    private Path stagedPath(final Path bucket, final String key, final long version)
+    {
+        return bucket.resolve(stagedPrefix(key, version) + instanceTag);
+    }
+
+    private static String stagedPrefix(final String key, final long version)
+    {
+        return fileName(key) + STAGED_INFIX + version + "~";
+    }
+
+    /** Another instance's staged file of the version (a listing of the bucket: only a reader's rare fallback). */
+    private static Path anyStagedPath(final Path bucket, final String key, final long version) throws IOException
+    {
+        final String prefix = stagedPrefix(key, version);
+        try (DirectoryStream<Path> staged = Files.newDirectoryStream(bucket,
+            path -> path.getFileName().toString().startsWith(prefix)))
+        {
+            for (final Path path : staged)
+            {
+                return path;
+            }
+        }
+        catch (final NoSuchFileException e)
+        {
+            // no bucket yet
+        }
+        return null;
+    }
+
+    /**
+     * Makes {@code candidate} (a complete record file of {@code version}) the key's record at {@code target} unless
+     * a record of a higher version is there (the same version is rewritten: a retried write-back, a new expiry); {@code candidate}'s name is gone afterwards either way. The
+     * steps are a link and atomic renames, so a concurrent install or {@link #deleteUpTo} by another process cannot
+     * make a lower version win (see the class comment).
+     *
+     * @return whether {@code candidate} became the record
+     */
+    private boolean installNewest(final Path bucket, final Path target, final Path candidate, final long version,
+        final String key, final byte[] keyBytes) throws IOException
+    {
+        Path installing = candidate;
+        long installingVersion = version;
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    Files.createLink(target, installing);
+                    Files.deleteIfExists(installing);
+                    syncDirectory(bucket);
+                    return installing == candidate;
+                }
+                catch (final java.nio.file.FileAlreadyExistsException e)
+                {
+                    // a record is there: below
+                }
+                final long existing = versionOf(target, key, keyBytes);
+                if (existing == Long.MIN_VALUE + 1)
+                {
+                    continue; // gone meanwhile
+                }
+                if (existing > installingVersion)
+                {
+                    Files.deleteIfExists(installing);
+                    return false;
+                }
+                final Path aside = temporaryName(bucket);
+                try
+                {
+                    Files.move(target, aside, StandardCopyOption.ATOMIC_MOVE);
+                }
+                catch (final NoSuchFileException e)
+                {
+                    continue;
+                }
+                final long moved = versionOf(aside, key, keyBytes);
+                if (moved > installingVersion)
+                {
+                    // another process installed a newer one since the check: that one goes back instead of ours
+                    Files.deleteIfExists(installing);
+                    installing = aside;
+                    installingVersion = moved;
+                }
+                else
+                {
+                    Files.deleteIfExists(aside);
+                }
+            }
+        }
+        catch (final UnsupportedOperationException | java.nio.file.FileSystemException e)
+        {
+            if (e instanceof NoSuchFileException || e instanceof java.nio.file.FileAlreadyExistsException)
+            {
+                throw e;
+            }
+            // no hard links on this filesystem: a rename under this process's lock (the race across processes
+            // stays, as the class comment says)
+            if (linkUnsupportedWarned.compareAndSet(false, true))
+            {
+                LOG.warn("the L2 filesystem of {} refuses hard links ({}); concurrent writers on several hosts may "
+                    + "leave an older version of a key in L2", root, e.toString());
+            }
+            final long existing = versionOf(target, key, keyBytes);
+            if (existing > installingVersion)
+            {
+                Files.deleteIfExists(installing);
+                return false;
+            }
+            Files.move(installing, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            syncDirectory(bucket);
+            return installing == candidate;
+        }
+    }
+
+    /**
+     * The version of the record file at {@code path}: {@code Long.MIN_VALUE + 1} when there is no such file,
+     * {@code Long.MIN_VALUE} when it holds nothing worth keeping (expired or damaged: an install replaces it).
+     */
+    private long versionOf(final Path path, final String key, final byte[] keyBytes) throws IOException
+    {
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ))
+        {
+            final Header header = readHeader(channel, path, key, keyBytes);
+            return isExpired(header) ? Long.MIN_VALUE : header.version();
+        }
+        catch (final NoSuchFileException e)
+        {
+            return Long.MIN_VALUE + 1;
+        }
+        catch (final CorruptL2RecordException e)
+        {
+            LOG.warn("replacing a damaged L2 record: {}", e.getMessage());
+            return Long.MIN_VALUE;
+        }
     }
 
     /** Creates {@code temp} for writing, and its bucket first when this is the bucket's first record. */
@@ -598,7 +852,9 @@ public final class SfsL2Cache implements L2Cache
         directories[BUCKETS] = root;
         for (final Path bucket : directories)
         {
-            try (DirectoryStream<Path> temps = Files.newDirectoryStream(bucket, TEMP_PREFIX + "*"))
+            try (DirectoryStream<Path> temps = Files.newDirectoryStream(bucket, path ->
+                path.getFileName().toString().startsWith(TEMP_PREFIX)
+                    || path.getFileName().toString().contains(STAGED_INFIX)))
             {
                 for (final Path temp : temps)
                 {
@@ -626,7 +882,7 @@ public final class SfsL2Cache implements L2Cache
         }
         if (removed > 0)
         {
-            LOG.info("removed {} stale temporary file(s) left by crashed writers under {}", removed, root);
+            LOG.info("removed {} stale temporary or staged file(s) left by crashed or unanswered writers under {}", removed, root);
         }
     }
 

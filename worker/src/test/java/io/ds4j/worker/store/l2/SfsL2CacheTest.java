@@ -79,6 +79,17 @@ class SfsL2CacheTest
         }
     }
 
+    private static byte[] read(final L2Cache l2, final String key, final long version) throws IOException
+    {
+        try (L2Cache.L2Record record = l2.get(key, version))
+        {
+            assertNotNull(record, key + " version " + version);
+            final byte[] value = new byte[(int) record.size()];
+            record.readInto(MemorySegment.ofArray(value));
+            return value;
+        }
+    }
+
     private static String text(final byte[] value)
     {
         return value == null ? null : new String(value, US_ASCII);
@@ -176,6 +187,154 @@ class SfsL2CacheTest
             assertEquals((int) headerCrc.getValue(), got.getInt(44));
             assertEquals("key:1", new String(got.array(), 48, 5, US_ASCII));
             assertEquals("value", new String(got.array(), 53, 5, US_ASCII));
+        }
+    }
+
+    @Test
+    void aStagedVersionIsNotTheRecordUntilItIsCommitted() throws IOException
+    {
+        try (SfsL2Cache l2 = new SfsL2Cache(dir, "c"))
+        {
+            l2.put("k", 1, 0, bytes("acked"));
+            l2.stage("k", 2, 0, bytes("pending"));
+            assertEquals("acked", text(read(l2, "k")));
+            try (L2Cache.L2Record staged = l2.get("k", 2); L2Cache.L2Record current = l2.get("k", 1))
+            {
+                assertEquals(2, staged.version());
+                assertEquals(1, current.version());
+            }
+            assertNull(l2.get("k", 3));
+            assertTrue(l2.commit("k", 2));
+            assertEquals("pending", text(read(l2, "k")));
+            assertNull(l2.get("k", 1), "the committed version replaced the record");
+            assertThrows(IOException.class, () -> l2.commit("k", 2), "a staged version commits once");
+        }
+    }
+
+    @Test
+    void aDiscardedStagedVersionLeavesTheRecordBeforeIt() throws IOException
+    {
+        try (SfsL2Cache l2 = new SfsL2Cache(dir, "c"))
+        {
+            l2.put("k", 1, 0, bytes("acked"));
+            l2.stage("k", 2, 0, bytes("refused"));
+            l2.discardStaged("k", 2);
+            assertEquals("acked", text(read(l2, "k")));
+            assertNull(l2.get("k", 2));
+            try (Stream<Path> files = Files.list(l2.pathOf("k").getParent()))
+            {
+                assertEquals(List.of("k"), files.map(f -> f.getFileName().toString()).toList());
+            }
+        }
+    }
+
+    /** Versions are clocks: two workers can stage the same version of a key, and one's refusal is not the other's. */
+    @Test
+    void twoInstancesStagingTheSameVersionKeepApart() throws IOException
+    {
+        try (SfsL2Cache a = new SfsL2Cache(dir, "c"); SfsL2Cache b = new SfsL2Cache(dir, "c"))
+        {
+            a.stage("k", 7, 0, bytes("from a"));
+            b.stage("k", 7, 0, bytes("from b"));
+            b.discardStaged("k", 7);
+            try (L2Cache.L2Record staged = b.get("k", 7))
+            {
+                assertNotNull(staged, "b finds a's staged version (a reader the owner sent to a, which is gone)");
+            }
+            assertEquals("from a", text(read(a, "k", 7)));
+            assertTrue(a.commit("k", 7));
+            assertEquals("from a", text(read(b, "k")));
+        }
+    }
+
+    @Test
+    void aStagedVersionBelowTheRecordIsDroppedAtCommit() throws IOException
+    {
+        try (SfsL2Cache l2 = new SfsL2Cache(dir, "c"))
+        {
+            l2.stage("k", 2, 0, bytes("older"));
+            l2.put("k", 3, 0, bytes("newer"));
+            assertFalse(l2.commit("k", 2));
+            assertEquals("newer", text(read(l2, "k")));
+            assertNull(l2.get("k", 2));
+        }
+    }
+
+    @Test
+    void deleteUpToNeverRemovesANewerVersion() throws IOException
+    {
+        try (SfsL2Cache l2 = new SfsL2Cache(dir, "c"))
+        {
+            l2.put("k", 5, 0, bytes("five"));
+            assertFalse(l2.deleteUpTo("k", 4));
+            assertEquals("five", text(read(l2, "k")));
+            assertTrue(l2.deleteUpTo("k", 5));
+            assertNull(l2.get("k"));
+            assertFalse(l2.deleteUpTo("k", 9), "nothing left to delete");
+        }
+    }
+
+    /**
+     * Two instances on one directory stand for two workers: their locks do not exclude each other, so only the
+     * link-and-move-aside protocol keeps the highest version. Each round stages six versions, then commits (or
+     * conditionally deletes older ones and commits) them all at once; with a check followed by a rename over the
+     * record instead, a lower version lands last in some rounds.
+     */
+    @Test
+    void theHighestVersionWinsWhenTwoProcessesWriteAndDeleteOneKeyAtOnce() throws Exception
+    {
+        final int writers = 6;
+        try (SfsL2Cache a = new SfsL2Cache(dir, "c"); SfsL2Cache b = new SfsL2Cache(dir, "c"))
+        {
+            final ExecutorService pool = Executors.newFixedThreadPool(writers);
+            final java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(writers);
+            final Random random = new Random(42);
+            try
+            {
+                for (int round = 0; round < 200; round++)
+                {
+                    final long base = round * 1_000L;
+                    final List<Long> versions = new ArrayList<>();
+                    for (int t = 0; t < writers; t++)
+                    {
+                        versions.add(base + 100 + t);
+                    }
+                    java.util.Collections.shuffle(versions, random);
+                    final List<Future<?>> done = new ArrayList<>();
+                    for (int t = 0; t < writers; t++)
+                    {
+                        final SfsL2Cache l2 = t % 2 == 0 ? a : b;
+                        final long version = versions.get(t);
+                        final boolean deletesFirst = t % 3 == 0;
+                        done.add(pool.submit((Callable<Void>) () ->
+                        {
+                            l2.stage("k", version, 0, bytes("v" + version));
+                            start.await();
+                            if (deletesFirst)
+                            {
+                                l2.deleteUpTo("k", base); // only what earlier rounds left
+                            }
+                            l2.commit("k", version);
+                            return null;
+                        }));
+                    }
+                    for (final Future<?> future : done)
+                    {
+                        future.get();
+                    }
+                    final long highest = base + 100 + writers - 1;
+                    try (L2Cache.L2Record record = a.get("k"))
+                    {
+                        assertNotNull(record, "round " + round + " left no record");
+                        assertEquals(highest, record.version(), "round " + round);
+                    }
+                    assertEquals("v" + highest, text(read(b, "k")));
+                }
+            }
+            finally
+            {
+                pool.shutdownNow();
+            }
         }
     }
 

@@ -114,6 +114,37 @@ class WriteBackQueueTest
         }
 
         @Override
+        public void stage(final String key, final long version, final long expiresAtMs, final MemorySegment value)
+            throws IOException
+        {
+            delegate.stage(key, version, expiresAtMs, value);
+        }
+
+        @Override
+        public boolean commit(final String key, final long version) throws IOException
+        {
+            return delegate.commit(key, version);
+        }
+
+        @Override
+        public void discardStaged(final String key, final long version) throws IOException
+        {
+            delegate.discardStaged(key, version);
+        }
+
+        @Override
+        public L2Record get(final String key, final long version) throws IOException
+        {
+            return delegate.get(key, version);
+        }
+
+        @Override
+        public boolean deleteUpTo(final String key, final long maxVersion) throws IOException
+        {
+            return delegate.deleteUpTo(key, maxVersion);
+        }
+
+        @Override
         public String describe()
         {
             return "gated " + delegate.describe();
@@ -162,6 +193,36 @@ class WriteBackQueueTest
 
         @Override
         public boolean delete(final String key)
+        {
+            return false;
+        }
+
+        @Override
+        public void stage(final String key, final long version, final long expiresAtMs, final MemorySegment value)
+            throws IOException
+        {
+            throw new IOException("a write-back queue never stages");
+        }
+
+        @Override
+        public boolean commit(final String key, final long version) throws IOException
+        {
+            throw new IOException("a write-back queue never commits");
+        }
+
+        @Override
+        public void discardStaged(final String key, final long version)
+        {
+        }
+
+        @Override
+        public L2Record get(final String key, final long version)
+        {
+            return null;
+        }
+
+        @Override
+        public boolean deleteUpTo(final String key, final long maxVersion)
         {
             return false;
         }
