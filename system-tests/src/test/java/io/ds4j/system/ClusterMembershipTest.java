@@ -335,6 +335,40 @@ class ClusterMembershipTest
         assertEquals(membership.leaseId(), row(key).getLease());
     }
 
+    /**
+     * A worker taken out of the ring by a peer (declared dead) joins again only once it has discarded what it held:
+     * a reconciliation running late must not wipe what the peers hand to it after it rejoined (the PARTITION run).
+     */
+    @Test
+    void aWorkerTakenOutOfTheRingRejoinsOnlyOnceItsGateOpens(final TestInfo test) throws Exception
+    {
+        name(test);
+        final ClusterMembership a = join(address());
+        final ClusterMembership b = join(address());
+        final String self = a.selfAddress();
+        await("both in the ring", Duration.ofSeconds(10), () -> b.ringRecord().contains(self)
+            && a.ringRecord().contains(b.selfAddress()));
+        final java.util.concurrent.atomic.AtomicBoolean discarded = new java.util.concurrent.atomic.AtomicBoolean();
+        a.rejoinWhen(discarded::get);
+        assertTrue(b.updateRing("take " + self + " out", record -> record.withoutWorker(self),
+            Duration.ofSeconds(5)));
+        await("a sees itself out", Duration.ofSeconds(5), () -> !a.ringRecord().contains(self));
+        Thread.sleep(HEARTBEAT_MS * 4L);
+        assertFalse(ringInEtcd(settings()).contains(self), "rejoined before its gate opened");
+        discarded.set(true);
+        await("a rejoins once its gate opens", Duration.ofSeconds(10), quietly(() ->
+        {
+            try
+            {
+                return ringInEtcd(settings()).contains(self);
+            }
+            catch (final Exception e)
+            {
+                throw new IllegalStateException(e);
+            }
+        }));
+    }
+
     @Test
     void clustersOfDifferentNamesOnOneEtcdDoNotSeeEachOther(final TestInfo test) throws Exception
     {

@@ -64,6 +64,8 @@ public final class Worker implements AutoCloseable
     private static final java.time.Duration LEAVE_TIMEOUT = java.time.Duration.ofSeconds(5);
     /** How long a starting worker may take to register in etcd and join the ring. */
     private static final java.time.Duration JOIN_TIMEOUT = java.time.Duration.ofSeconds(30);
+    /** Beyond node_timeout_s + node_dead_timeout_s: the sweep interval and a loaded machine's delays. */
+    private static final int UNREACHABLE_HOLDER_MARGIN_S = 30;
 
     private final WorkerConfig config;
     private final long generation;
@@ -104,7 +106,10 @@ public final class Worker implements AutoCloseable
             peers = new PeerClients(self, store, PEER_CONNECTIONS, PEER_RPC_TIMEOUT_MS);
             data = new DataPlane(self, store, holders ->
             {
-                localOwner[0] = new OwnershipGuard(self, () -> ring, new LocalMetadataOwner(holders),
+                final LocalMetadataOwner records = new LocalMetadataOwner(holders);
+                records.unreachableHolderReturnsWithin(java.time.Duration.ofSeconds(config.nodeTimeoutS()
+                    + config.nodeDeadTimeoutS() + UNREACHABLE_HOLDER_MARGIN_S));
+                localOwner[0] = new OwnershipGuard(self, () -> ring, records,
                     JOIN_TIMEOUT.toMillis() + OwnershipGuard.GATE_WAIT_MS);
                 return new RoutingOwner(self, () -> ring, localOwner[0], peers, config.enableRedirect());
             }, peers, config.enableDataReplication(), plane -> new PeerCopyHolders(self, plane, peers));
@@ -155,6 +160,7 @@ public final class Worker implements AutoCloseable
         membership = ClusterMembership.join(etcd, self, config.nodeTimeoutS(), config.heartbeatIntervalMs(),
             JOIN_TIMEOUT, java.time.Duration.ofSeconds(config.addNodeWaitTimeS()), reconciler::memberChanged);
         membership.addReRegisterListener(reconciler::reRegistered);
+        membership.rejoinWhen(reconciler::outOfRing);
         final MembershipFence fence = new MembershipFence(self, () -> membership, () -> ring, peers);
         reconciler.fence(fence);
         owner.fence(fence);

@@ -99,6 +99,7 @@ public final class ClusterMembership implements AutoCloseable
     private static final Duration CLOSE_STEP = Duration.ofSeconds(1);
     /** How long a join after the ring lost this worker may take before the next heartbeat tries again. */
     private static final Duration REJOIN_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration REJOIN_GATE_MAX = Duration.ofSeconds(15);
 
     private final EtcdSettings etcd;
     private final String self;
@@ -140,6 +141,10 @@ public final class ClusterMembership implements AutoCloseable
     private boolean joined;
     private boolean reRegisterNeeded;
     private boolean rejoinNeeded;
+    /** When the current need to rejoin was first seen blocked by {@link #rejoinGate} (nanoTime; 0: not blocked). */
+    private long rejoinBlockedSinceNanos;
+    private volatile java.util.function.BooleanSupplier rejoinGate = () -> true;
+    private volatile boolean removedFromRing;
     private boolean ringWatchNeeded;
     private boolean membersWatchNeeded;
     private int ringWatchGeneration;
@@ -333,6 +338,17 @@ public final class ClusterMembership implements AutoCloseable
     public void addRingListener(final Consumer<HashRing> listener)
     {
         listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * What must be true before this worker joins the ring again after it was taken out (declared dead): that it has
+     * discarded what it held then. Without it, a reconciliation running late (its thread waiting on a peer that was
+     * cut off) wiped the records that the peers had just handed to the rejoined worker, and their keys read NOT_FOUND
+     * (the fault suite's PARTITION run). Not waited for longer than {@link #REJOIN_GATE_MAX}.
+     */
+    public void rejoinWhen(final java.util.function.BooleanSupplier ready)
+    {
+        rejoinGate = Objects.requireNonNull(ready, "ready");
     }
 
     public void removeRingListener(final Consumer<HashRing> listener)
@@ -867,6 +883,8 @@ public final class ClusterMembership implements AutoCloseable
         if (joined && !leavingRing && (!record.clusterHasInit() || !record.contains(self)))
         {
             rejoinNeeded = true;
+            // taken out by the others (declared dead), rather than a ring record rebuilt from nothing
+            removedFromRing = record.clusterHasInit();
         }
     }
 
@@ -910,11 +928,12 @@ public final class ClusterMembership implements AutoCloseable
             {
                 watchRing(REQUEST_TIMEOUT);
             }
-            if (rejoinNeeded)
+            if (rejoinNeeded && mayRejoin())
             {
                 LOG.warn("{}: the ring record does not list this worker; joining the ring again", self);
                 joinRing(System.nanoTime() + REJOIN_TIMEOUT.toNanos());
                 rejoinNeeded = false;
+                rejoinBlockedSinceNanos = 0;
             }
             if (trouble != null)
             {
@@ -933,11 +952,34 @@ public final class ClusterMembership implements AutoCloseable
                 LOG.warn("{}: {}; retrying every {} ms", self, e.getMessage(), heartbeatIntervalMs);
                 trouble = e.getMessage();
             }
+            EtcdCalls.reconnectNow(client);
         }
         catch (final RuntimeException e)
         {
             LOG.error("{}: the membership heartbeat failed", self, e);
         }
+    }
+
+    private boolean mayRejoin()
+    {
+        if (!removedFromRing || rejoinGate.getAsBoolean())
+        {
+            return true;
+        }
+        final long now = System.nanoTime();
+        if (rejoinBlockedSinceNanos == 0)
+        {
+            rejoinBlockedSinceNanos = now;
+            LOG.info("{}: out of the ring; joining again once what it held is discarded", self);
+            return false;
+        }
+        if (now - rejoinBlockedSinceNanos < REJOIN_GATE_MAX.toNanos())
+        {
+            return false;
+        }
+        LOG.warn("{}: what it held was not discarded within {} s; joining the ring again all the same", self,
+            REJOIN_GATE_MAX.toSeconds());
+        return true;
     }
 
     /**
@@ -996,6 +1038,7 @@ public final class ClusterMembership implements AutoCloseable
         {
             LOG.warn("{}: registering again failed ({}); retrying every {} ms", self, e.getMessage(),
                 heartbeatIntervalMs);
+            EtcdCalls.reconnectNow(client);
         }
     }
 

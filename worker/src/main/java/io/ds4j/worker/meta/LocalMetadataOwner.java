@@ -123,6 +123,16 @@ public final class LocalMetadataOwner implements MetadataOwner
         expiryThread = Thread.ofPlatform().daemon().name("ds4j-expiry").start(this::expireLoop);
     }
 
+    /**
+     * How long a holder that could not be told of a retirement may still come back and report its copy: the
+     * cluster's {@code node_timeout_s + node_dead_timeout_s}, plus a margin. The retired version is refused for that
+     * long.
+     */
+    public void unreachableHolderReturnsWithin(final java.time.Duration window)
+    {
+        deleted.unreachedMemory(window.toMillis());
+    }
+
     @Override
     public PublishResult publish(final String key, final KeyMeta meta, final ExistenceOpt existence)
     {
@@ -157,7 +167,9 @@ public final class LocalMetadataOwner implements MetadataOwner
             return result[0];
         }
         final KeyRecord old = previous[0];
-        final Removal why = result[0] == PublishResult.CREATED ? Removal.EXPIRED : Removal.REPLACED;
+        final Removal why = result[0] == PublishResult.CREATED ? Removal.EXPIRED
+            : meta.writeMode() == io.ds4j.common.WriteMode.WRITE_THROUGH_L2_CACHE ? Removal.REPLACED_DURABLY
+            : Removal.REPLACED;
         if (meta.consistency() == ConsistencyType.PRAM)
         {
             // PRAM: the writer is answered first; a reader elsewhere may see the old version until this lands
@@ -209,7 +221,9 @@ public final class LocalMetadataOwner implements MetadataOwner
         }
         catch (final RuntimeException e)
         {
-            // a holder we cannot reach serves nobody until it is back; when it is, its copies are reconciled
+            // a holder we cannot reach serves nobody until it is back; when it is, it reports its copies, and this
+            // version must not come back through that report (RecentDeletions)
+            deleted.rememberUnreached(key, version);
             LOG.warn("could not tell {} that {}@{} is {}: {}", holder, key, version, why, e.toString());
         }
     }

@@ -167,6 +167,15 @@ public final class Reconciler implements AutoCloseable
         leaving = true;
     }
 
+    /**
+     * Whether the last ring this worker reconciled leaves it out, with what it held discarded (declared dead) or handed
+     * over (leaving): only then may it join the ring again ({@code ClusterMembership.rejoinWhen}).
+     */
+    public boolean outOfRing()
+    {
+        return !inRing;
+    }
+
     /** Waits until the ring this worker handled no longer lists it and the handover is sent, up to {@code timeout}. */
     public void awaitLeft(final Duration timeout)
     {
