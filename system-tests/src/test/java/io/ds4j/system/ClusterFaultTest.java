@@ -152,6 +152,7 @@ class ClusterFaultTest
             {
                 Thread.sleep(FAULT_AT_MS);
                 faultAt = System.nanoTime();
+                System.out.println("fault " + fault + " injected at " + java.time.Instant.now());
                 inject(cluster, fault, net);
                 final long runMs = fault == Fault.ETCD_LONG_OUTAGE ? LONG_OUTAGE_MS + RUN_MS : RUN_MS;
                 final long left = runMs - FAULT_AT_MS - (System.nanoTime() - faultAt) / 1_000_000;
@@ -190,7 +191,8 @@ class ClusterFaultTest
                     + "asserted only with -Dds4j.faults.strict=true)%n", fault, ops.size(), count(ops, Kind.SET),
                 count(ops, Kind.GET), count(ops, Kind.DELETE), failed, longest, violations.size(),
                 violations.size() - asserted.size());
-            violations.stream().limit(10).forEach(v -> System.out.println("  " + v));
+            violations.stream().limit(10).forEach(v -> System.out.printf("  at +%.3f s after the fault began: %s%n",
+                (v.readStart() - faultAt) / 1e9, v));
             if (!violations.isEmpty())
             {
                 // what the workers logged as going wrong, to tell which path let the stale value through

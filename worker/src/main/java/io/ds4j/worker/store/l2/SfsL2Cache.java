@@ -69,13 +69,12 @@ import io.ds4j.common.ring.Murmur3;
  * worker that is still writing). A record that is damaged anyway (a truncated or bit-flipped file from a filesystem
  * that lied about fsync) is reported as a {@link CorruptL2RecordException}, never returned as data.
  *
- * <p><b>Newer wins, across processes too.</b> A record is installed with {@code link(2)}, which fails when the name
- * exists, never with a rename over it: when a record is there, the one with the lower version is first moved aside
- * (an atomic rename to a temporary name) and the link tried again; a record moved aside that turns out newer (another
- * worker installed it in between) is installed again in its place. A conditional delete ({@link #deleteUpTo}) moves the
- * record aside the same way and puts it back when it is newer than asked. So two workers writing or deleting one key
- * at once always leave the highest version, whatever the order of their steps. A reader may find no record for the
- * instant a record is aside; it only reads L2 when no worker holds the key.
+ * <p><b>Newer wins, across processes too.</b> A put, a commit and a conditional delete ({@link #deleteUpTo}) read the
+ * record's version and then rename over it (or unlink it) holding the key's lock: a stripe lock shared by every
+ * instance in the JVM, and an {@code fcntl} lock on the stripe's byte of {@code ~locks} for the other workers on the
+ * shared filesystem (NFS and CephFS support them). So two workers writing or deleting one key at once always leave the
+ * highest version, and a reader always finds the old record or the new one. Where the filesystem refuses file locks,
+ * a warning is logged once and the check and rename are atomic only within one process.
  *
  * <p><b>Staged versions.</b> A WRITE_THROUGH writer stages its version ({@link #stage}) before the key's owner decides
  * on it, and commits it ({@link #commit}) only once the owner recorded it: a write the owner refuses is dropped
@@ -113,6 +112,17 @@ public final class SfsL2Cache implements L2Cache
     static final String TEMP_PREFIX = "~tmp-";
     static final String HASHED_SUFFIX = "~h";
     static final String STAGED_INFIX = "~v";
+    static final String LOCK_FILE = "~locks";
+    /** {@link #versionOf} of a file that does not exist. */
+    private static final long ABSENT = Long.MIN_VALUE + 1;
+    /** {@link #versionOf} of a record that holds nothing worth keeping: expired, or damaged. */
+    private static final long WORTHLESS = Long.MIN_VALUE;
+    /**
+     * Per directory and JVM: Java refuses a second lock of one region of a file within a process (and closing any
+     * channel of a file drops all of the process's locks on it), so every instance on one directory shares these.
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<Path, SharedLocks> SHARED_LOCKS =
+        new java.util.concurrent.ConcurrentHashMap<>();
     static final Duration STALE_TEMP_AGE = Duration.ofHours(1);
 
     private static final Logger LOG = LoggerFactory.getLogger(SfsL2Cache.class);
@@ -125,10 +135,10 @@ public final class SfsL2Cache implements L2Cache
 
     private final Path root;
     private final Path[] buckets = new Path[BUCKETS];
-    private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
+    /** The stripe locks and lock file of this directory, one per JVM ({@link #locked}). */
+    private final SharedLocks shared;
     private final LongSupplier clock;
     private final AtomicBoolean directorySyncWarned = new AtomicBoolean();
-    private final AtomicBoolean linkUnsupportedWarned = new AtomicBoolean();
     /** Names this instance's staged files (see {@link #stagedPath}). */
     private final String instanceTag = ProcessHandle.current().pid() + "-"
         + HEX.toHexDigits(ThreadLocalRandom.current().nextInt());
@@ -158,10 +168,7 @@ public final class SfsL2Cache implements L2Cache
             // Created on first use: most clusters touch every bucket soon, but an idle one stays cheap to open.
             buckets[i] = root.resolve(HEX.toHexDigits((byte) i));
         }
-        for (int i = 0; i < LOCK_STRIPES; i++)
-        {
-            locks[i] = new ReentrantLock();
-        }
+        shared = SHARED_LOCKS.computeIfAbsent(root, SharedLocks::new);
         checkLayout();
         removeStaleTemporaryFiles();
     }
@@ -181,19 +188,20 @@ public final class SfsL2Cache implements L2Cache
         ensureOpen();
         final int hash = Murmur3.hash32(key);
         final Path bucket = bucket(hash);
-        final ReentrantLock lock = lock(hash);
-        lock.lock();
+        final Path temp = writeTemporary(bucket, keyBytes, version, expiresAtMs, value);
+        final boolean installed;
         try
         {
-            final Path temp = writeTemporary(bucket, keyBytes, version, expiresAtMs, value);
-            if (!installNewest(bucket, bucket.resolve(fileName(key)), temp, version, key, keyBytes))
-            {
-                LOG.debug("L2 put of {} version {} skipped: a higher version is already stored", key, version);
-            }
+            installed = locked(hash, () -> installNewest(bucket, bucket.resolve(fileName(key)), temp, version, key,
+                keyBytes));
         }
         finally
         {
-            lock.unlock();
+            deleteQuietly(temp); // gone already when it was installed
+        }
+        if (!installed)
+        {
+            LOG.debug("L2 put of {} version {} skipped: a higher version is already stored", key, version);
         }
     }
 
@@ -219,20 +227,21 @@ public final class SfsL2Cache implements L2Cache
         final int hash = Murmur3.hash32(key);
         final Path bucket = bucket(hash);
         final Path staged = stagedPath(bucket, key, version);
-        final ReentrantLock lock = lock(hash);
-        lock.lock();
-        try
+        return locked(hash, () ->
         {
             if (!Files.exists(staged))
             {
                 throw new IOException("the staged L2 record " + staged + " of version " + version + " is gone");
             }
-            return installNewest(bucket, bucket.resolve(fileName(key)), staged, version, key, keyBytes);
-        }
-        finally
-        {
-            lock.unlock();
-        }
+            try
+            {
+                return installNewest(bucket, bucket.resolve(fileName(key)), staged, version, key, keyBytes);
+            }
+            finally
+            {
+                deleteQuietly(staged); // gone already when it was installed
+            }
+        });
     }
 
     @Override
@@ -329,9 +338,7 @@ public final class SfsL2Cache implements L2Cache
         ensureOpen();
         final int hash = Murmur3.hash32(key);
         final Path bucket = bucket(hash);
-        final ReentrantLock lock = lock(hash);
-        lock.lock();
-        try
+        return locked(hash, () ->
         {
             final boolean removed = Files.deleteIfExists(bucket.resolve(fileName(key)));
             if (removed)
@@ -339,11 +346,7 @@ public final class SfsL2Cache implements L2Cache
                 syncDirectory(bucket);
             }
             return removed;
-        }
-        finally
-        {
-            lock.unlock();
-        }
+        });
     }
 
     @Override
@@ -354,34 +357,16 @@ public final class SfsL2Cache implements L2Cache
         final int hash = Murmur3.hash32(key);
         final Path bucket = bucket(hash);
         final Path target = bucket.resolve(fileName(key));
-        final ReentrantLock lock = lock(hash);
-        lock.lock();
-        try
+        return locked(hash, () ->
         {
-            final Path aside = temporaryName(bucket);
-            try
-            {
-                Files.move(target, aside, StandardCopyOption.ATOMIC_MOVE);
-            }
-            catch (final NoSuchFileException e)
+            final long found = versionOf(target, key, keyBytes);
+            if (found == ABSENT || found > maxVersion || !Files.deleteIfExists(target))
             {
                 return false;
             }
-            final long found = versionOf(aside, key, keyBytes);
-            if (found <= maxVersion)
-            {
-                Files.deleteIfExists(aside);
-                syncDirectory(bucket);
-                return true;
-            }
-            // newer than asked (written since the caller looked): it goes back, unless a newer one is there by now
-            installNewest(bucket, target, aside, found, key, keyBytes);
-            return false;
-        }
-        finally
-        {
-            lock.unlock();
-        }
+            syncDirectory(bucket);
+            return true;
+        });
     }
 
     @Override
@@ -469,10 +454,53 @@ public final class SfsL2Cache implements L2Cache
         return buckets[hash >>> 24];
     }
 
-    private ReentrantLock lock(final int hash)
+    /** Runs {@code whileHeld} holding {@code key}'s lock (tests: another process's put must wait for it). */
+    void holdLockOf(final String key, final Runnable whileHeld) throws IOException
     {
-        // The low bits, not the bucket's top byte, so that keys of one bucket still spread over the stripes.
-        return locks[hash & (LOCK_STRIPES - 1)];
+        locked(Murmur3.hash32(key), () ->
+        {
+            whileHeld.run();
+            return null;
+        });
+    }
+
+    /** What {@link #locked} runs. */
+    @FunctionalInterface
+    private interface LockedStep<T>
+    {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code step} holding the key's lock: a stripe lock shared by every instance on this directory in this JVM,
+     * and an {@code fcntl} lock on the same stripe's byte of {@code ~locks} for the other workers (processes) on the
+     * shared filesystem. Where the filesystem refuses file locks, it warns once and relies on the stripe lock.
+     */
+    private <T> T locked(final int hash, final LockedStep<T> step) throws IOException
+    {
+        // the low bits, not the bucket's top byte, so that keys of one bucket still spread over the stripes
+        final int stripe = hash & (LOCK_STRIPES - 1);
+        final ReentrantLock lock = shared.stripes[stripe];
+        lock.lock();
+        try
+        {
+            final java.nio.channels.FileLock fileLock = shared.lock(stripe);
+            try
+            {
+                return step.run();
+            }
+            finally
+            {
+                if (fileLock != null)
+                {
+                    fileLock.release();
+                }
+            }
+        }
+        finally
+        {
+            lock.unlock();
+        }
     }
 
     private void ensureOpen()
@@ -563,109 +591,42 @@ public final class SfsL2Cache implements L2Cache
 
     /**
      * Makes {@code candidate} (a complete record file of {@code version}) the key's record at {@code target} unless
-     * a record of a higher version is there (the same version is rewritten: a retried write-back, a new expiry); {@code candidate}'s name is gone afterwards either way. The
-     * steps are a link and atomic renames, so a concurrent install or {@link #deleteUpTo} by another process cannot
-     * make a lower version win (see the class comment).
+     * a record of a higher version is there (the same version is rewritten: a retried write-back, a new expiry).
+     * Called under the key's lock ({@link #locked}), so the check and the rename are one step for every worker.
      *
-     * @return whether {@code candidate} became the record
+     * @return whether {@code candidate} became the record (else it is left for the caller to remove)
      */
     private boolean installNewest(final Path bucket, final Path target, final Path candidate, final long version,
         final String key, final byte[] keyBytes) throws IOException
     {
-        Path installing = candidate;
-        long installingVersion = version;
-        try
+        if (versionOf(target, key, keyBytes) > version)
         {
-            while (true)
-            {
-                try
-                {
-                    Files.createLink(target, installing);
-                    Files.deleteIfExists(installing);
-                    syncDirectory(bucket);
-                    return installing == candidate;
-                }
-                catch (final java.nio.file.FileAlreadyExistsException e)
-                {
-                    // a record is there: below
-                }
-                final long existing = versionOf(target, key, keyBytes);
-                if (existing == Long.MIN_VALUE + 1)
-                {
-                    continue; // gone meanwhile
-                }
-                if (existing > installingVersion)
-                {
-                    Files.deleteIfExists(installing);
-                    return false;
-                }
-                final Path aside = temporaryName(bucket);
-                try
-                {
-                    Files.move(target, aside, StandardCopyOption.ATOMIC_MOVE);
-                }
-                catch (final NoSuchFileException e)
-                {
-                    continue;
-                }
-                final long moved = versionOf(aside, key, keyBytes);
-                if (moved > installingVersion)
-                {
-                    // another process installed a newer one since the check: that one goes back instead of ours
-                    Files.deleteIfExists(installing);
-                    installing = aside;
-                    installingVersion = moved;
-                }
-                else
-                {
-                    Files.deleteIfExists(aside);
-                }
-            }
+            return false;
         }
-        catch (final UnsupportedOperationException | java.nio.file.FileSystemException e)
-        {
-            if (e instanceof NoSuchFileException || e instanceof java.nio.file.FileAlreadyExistsException)
-            {
-                throw e;
-            }
-            // no hard links on this filesystem: a rename under this process's lock (the race across processes
-            // stays, as the class comment says)
-            if (linkUnsupportedWarned.compareAndSet(false, true))
-            {
-                LOG.warn("the L2 filesystem of {} refuses hard links ({}); concurrent writers on several hosts may "
-                    + "leave an older version of a key in L2", root, e.toString());
-            }
-            final long existing = versionOf(target, key, keyBytes);
-            if (existing > installingVersion)
-            {
-                Files.deleteIfExists(installing);
-                return false;
-            }
-            Files.move(installing, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            syncDirectory(bucket);
-            return installing == candidate;
-        }
+        Files.move(candidate, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncDirectory(bucket);
+        return true;
     }
 
     /**
-     * The version of the record file at {@code path}: {@code Long.MIN_VALUE + 1} when there is no such file,
-     * {@code Long.MIN_VALUE} when it holds nothing worth keeping (expired or damaged: an install replaces it).
+     * The version of the record file at {@code path}: {@link #ABSENT} when there is no such file, {@link #WORTHLESS}
+     * when it holds nothing worth keeping (expired or damaged: an install replaces it).
      */
     private long versionOf(final Path path, final String key, final byte[] keyBytes) throws IOException
     {
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ))
         {
             final Header header = readHeader(channel, path, key, keyBytes);
-            return isExpired(header) ? Long.MIN_VALUE : header.version();
+            return isExpired(header) ? WORTHLESS : header.version();
         }
         catch (final NoSuchFileException e)
         {
-            return Long.MIN_VALUE + 1;
+            return ABSENT;
         }
         catch (final CorruptL2RecordException e)
         {
             LOG.warn("replacing a damaged L2 record: {}", e.getMessage());
-            return Long.MIN_VALUE;
+            return WORTHLESS;
         }
     }
 
@@ -776,24 +737,21 @@ public final class SfsL2Cache implements L2Cache
     /** Deletes an expired record, unless a put replaced it since the get looked. */
     private void removeIfExpired(final int hash, final Path path, final String key, final byte[] keyBytes)
     {
-        final ReentrantLock lock = lock(hash);
-        lock.lock();
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ))
+        try
         {
-            if (isExpired(readHeader(channel, path, key, keyBytes)))
+            locked(hash, () ->
             {
-                Files.deleteIfExists(path);
-                syncDirectory(path.getParent());
-            }
+                if (versionOf(path, key, keyBytes) == WORTHLESS && Files.deleteIfExists(path))
+                {
+                    syncDirectory(path.getParent());
+                }
+                return null;
+            });
         }
         catch (final IOException e)
         {
             // Best effort: the record is expired either way, and the next get looks again.
             LOG.debug("could not remove expired L2 record {}: {}", path, e.toString());
-        }
-        finally
-        {
-            lock.unlock();
         }
     }
 
@@ -955,6 +913,87 @@ public final class SfsL2Cache implements L2Cache
         long valueOffset()
         {
             return HEADER_SIZE + (long) keyLength;
+        }
+    }
+
+    /** The stripe locks of one directory in this JVM, and the lock file whose bytes stand for them across processes. */
+    private static final class SharedLocks
+    {
+        final ReentrantLock[] stripes = new ReentrantLock[LOCK_STRIPES];
+        private final Path file;
+        private FileChannel channel;
+        private boolean refused;
+
+        SharedLocks(final Path root)
+        {
+            this.file = root.resolve(LOCK_FILE);
+            for (int i = 0; i < LOCK_STRIPES; i++)
+            {
+                stripes[i] = new ReentrantLock();
+            }
+        }
+
+        /** Locks the stripe's byte of the lock file (the caller holds the stripe's lock); null where that fails. */
+        java.nio.channels.FileLock lock(final int stripe)
+        {
+            for (int attempt = 0; attempt < 2; attempt++)
+            {
+                final FileChannel open = channel();
+                if (open == null)
+                {
+                    return null;
+                }
+                try
+                {
+                    return open.lock(stripe, 1, false);
+                }
+                catch (final java.nio.channels.ClosedByInterruptException e)
+                {
+                    return null; // this thread is being stopped (the worker too): the stripe lock alone serves
+                }
+                catch (final java.nio.channels.ClosedChannelException e)
+                {
+                    // another locker was interrupted, which closed the shared channel: open it again
+                }
+                catch (final IOException e)
+                {
+                    refuse(e);
+                    return null;
+                }
+            }
+            return null;
+        }
+
+        private synchronized FileChannel channel()
+        {
+            if (refused)
+            {
+                return null;
+            }
+            if (channel == null || !channel.isOpen())
+            {
+                try
+                {
+                    channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                        StandardOpenOption.WRITE);
+                }
+                catch (final IOException e)
+                {
+                    refuse(e);
+                    return null;
+                }
+            }
+            return channel;
+        }
+
+        private synchronized void refuse(final IOException e)
+        {
+            if (!refused)
+            {
+                refused = true;
+                LOG.warn("the L2 filesystem refuses file locks on {} ({}); writers of one key on several hosts may "
+                    + "leave an older version of it in L2", file, e.toString());
+            }
         }
     }
 

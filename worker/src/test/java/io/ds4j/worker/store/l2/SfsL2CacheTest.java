@@ -275,10 +275,9 @@ class SfsL2CacheTest
     }
 
     /**
-     * Two instances on one directory stand for two workers: their locks do not exclude each other, so only the
-     * link-and-move-aside protocol keeps the highest version. Each round stages six versions, then commits (or
-     * conditionally deletes older ones and commits) them all at once; with a check followed by a rename over the
-     * record instead, a lower version lands last in some rounds.
+     * Two instances on one directory, six threads staging six versions and committing (or conditionally deleting
+     * older ones and committing) them all at once: the highest version is the record after every round. With the
+     * check and the rename outside the key's lock, a lower version lands last in some rounds.
      */
     @Test
     void theHighestVersionWinsWhenTwoProcessesWriteAndDeleteOneKeyAtOnce() throws Exception
@@ -334,6 +333,76 @@ class SfsL2CacheTest
             finally
             {
                 pool.shutdownNow();
+            }
+        }
+    }
+
+    /**
+     * The key's lock holds across processes: a child JVM holds it, and a put here waits until the child lets go.
+     * Without the file lock (a lock inside one process only), the put would land at once.
+     */
+    @Test
+    void anotherProcessHoldingAKeysLockMakesAPutWait() throws Exception
+    {
+        try (SfsL2Cache l2 = new SfsL2Cache(dir, "c"))
+        {
+            final Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), LockHolder.class.getName(), dir.toString(), "k", "2000")
+                .redirectErrorStream(true).start();
+            try (java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(
+                child.getInputStream(), US_ASCII)))
+            {
+                String line;
+                while ((line = out.readLine()) != null && !line.equals("held"))
+                {
+                    System.out.println("lock holder: " + line);
+                }
+                assertEquals("held", line, "the child process took the key's lock");
+                final Thread put = Thread.ofPlatform().start(() ->
+                {
+                    try
+                    {
+                        l2.put("k", 1, 0, bytes("after the child"));
+                    }
+                    catch (final IOException e)
+                    {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                put.join(500);
+                assertTrue(put.isAlive(), "the put did not wait for the other process's lock");
+                put.join(20_000);
+                assertFalse(put.isAlive());
+                assertEquals("after the child", text(read(l2, "k")));
+            }
+            finally
+            {
+                child.destroy();
+                assertTrue(child.waitFor(10, java.util.concurrent.TimeUnit.SECONDS));
+            }
+        }
+    }
+
+    /** The child process of {@link #anotherProcessHoldingAKeysLockMakesAPutWait}: holds a key's lock for a while. */
+    static final class LockHolder
+    {
+        public static void main(final String[] args) throws Exception
+        {
+            try (SfsL2Cache l2 = new SfsL2Cache(Path.of(args[0]), "c"))
+            {
+                l2.holdLockOf(args[1], () ->
+                {
+                    System.out.println("held");
+                    System.out.flush();
+                    try
+                    {
+                        Thread.sleep(Long.parseLong(args[2]));
+                    }
+                    catch (final InterruptedException e)
+                    {
+                        Thread.currentThread().interrupt();
+                    }
+                });
             }
         }
     }
