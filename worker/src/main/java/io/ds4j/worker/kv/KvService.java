@@ -94,8 +94,8 @@ public final class KvService
         final long deletedAt = data.publisher().nextVersion();
         if (owner.delete(key))
         {
-            // the holders forget their own versions in L2; an older record nobody holds (a write whose publish went
-            // unanswered, Removal.ABANDONED) must not outlive the delete either
+            // the holders forget their own versions in L2; an older record that no holder's removal reaches must
+            // not outlive the delete either
             store.forgetInL2Before(key, deletedAt);
             return true;
         }

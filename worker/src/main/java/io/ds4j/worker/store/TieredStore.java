@@ -419,8 +419,8 @@ public final class TieredStore implements AutoCloseable
     }
 
     /**
-     * Deletes the key's L2 record if its version is below {@code version}: what an acknowledged delete leaves of a
-     * write whose publish went unanswered (its writer kept the record, the owner never recorded it).
+     * Deletes the key's L2 record if its version is below {@code version}: an acknowledged delete also removes a
+     * record that no holder's removal reaches (one whose holder's commit lost to it, or one an earlier run left).
      */
     public void forgetInL2Before(final String key, final long version)
     {
