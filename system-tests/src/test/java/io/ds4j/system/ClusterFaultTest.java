@@ -41,9 +41,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Each run prints its counts.
  *
  * <p>A run that finds a violation prints the workers' warnings beside it, to tell which path let a wrong value
- * through. Known gap (docs/cluster.md 6.7): around a fault (a pause, a join, a leave), a read now and then still
- * returns a value older than an acknowledged overwrite or delete (the last full run: one stale read, in the PAUSE
- * run, among about 25,000 operations). Until that is found, stale reads during the load are
+ * through. Known gap (docs/cluster.md 6.7): around a fault (a pause, a join, a leave), a read now and then has
+ * returned a value older than an acknowledged overwrite or delete (one in the PAUSE run, not traced; the last full
+ * run in strict mode was clean). Until a few more clean runs say otherwise, stale reads during the load are
  * counted and printed but asserted only with {@code -Dds4j.faults.strict=true}; every other violation is always
  * asserted, and so are stale reads in the read-back after the load (where a stale value is a lost one).
  */
