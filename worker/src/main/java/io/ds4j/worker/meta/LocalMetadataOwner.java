@@ -436,6 +436,8 @@ public final class LocalMetadataOwner implements MetadataOwner
         {
             removed[0] = record;
             turn[0] = order.enter(k);
+            // remembered before the record goes, in the same step: a report adopted in between would bring it back
+            deleted.remember(k, record.version);
             return null;
         });
         if (removed[0] == null)
@@ -444,7 +446,6 @@ public final class LocalMetadataOwner implements MetadataOwner
             order.awaitPending(key);
             return false;
         }
-        deleted.remember(key, removed[0].version);
         refs.remove(key);
         retireInTurn(key, removed[0], null, Removal.DELETED, turn[0]);
         return !removed[0].isExpired(System.currentTimeMillis());
@@ -599,6 +600,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         final String[] replicas = handover.replicas().stream().filter(holder -> !holder.equals(primary))
             .toArray(String[]::new);
         final boolean[] stale = new boolean[1];
+        final boolean[] deletedMeanwhile = new boolean[1];
         final KeyRecord[] replaced = new KeyRecord[1];
         final KeyRecord[] adopted = new KeyRecord[1];
         final RetirementOrder.Turn[] turn = new RetirementOrder.Turn[1];
@@ -608,6 +610,12 @@ public final class LocalMetadataOwner implements MetadataOwner
             {
                 stale[0] = true;
                 return current;
+            }
+            if (current == null && deleted.covers(k, meta.version(), System.currentTimeMillis()))
+            {
+                // deleted since the check above (a holder's report racing the delete, the ETCD_RESTART run)
+                deletedMeanwhile[0] = true;
+                return null;
             }
             if (current != null && current.version == meta.version())
             {
@@ -629,6 +637,11 @@ public final class LocalMetadataOwner implements MetadataOwner
             adopted[0] = fresh;
             return fresh;
         });
+        if (deletedMeanwhile[0])
+        {
+            retireHandedOver(handover, Removal.DELETED);
+            return false;
+        }
         if (stale[0])
         {
             // an old owner's record or a holder's report overtaken by a newer version here: its copies go

@@ -214,7 +214,8 @@ public final class SfsL2Cache implements L2Cache
         ensureOpen();
         final Path bucket = bucket(Murmur3.hash32(key));
         final Path temp = writeTemporary(bucket, keyBytes, version, expiresAtMs, value);
-        // no directory sync: the commit's makes this name durable with the link, and an uncommitted one may be lost
+        // no directory sync: the commit's (after its rename) makes the bucket durable, and an uncommitted version
+        // may be lost in a crash
         Files.move(temp, stagedPath(bucket, key, version), StandardCopyOption.ATOMIC_MOVE,
             StandardCopyOption.REPLACE_EXISTING);
     }
