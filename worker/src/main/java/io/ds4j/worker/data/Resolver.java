@@ -448,15 +448,9 @@ public final class Resolver
         {
             return null;
         }
-        // the loaded entry was never installed or told to anyone: its region alone is kept, or freed here; it must
-        // not go through the removal listeners, which would delete the L2 record it came from
-        final StoredObject region = loaded.memory();
-        if (loaded.version() != meta.version())
-        {
-            region.release();
-            return null;
-        }
-        return new PrimaryFetcher.Fetched(meta.version(), region, false, false);
+        // the loaded entry was never installed or told to anyone: its region alone is kept; it must not go through
+        // the removal listeners, which would delete the L2 record it came from
+        return new PrimaryFetcher.Fetched(meta.version(), loaded.memory(), false, false);
     }
 
     /**

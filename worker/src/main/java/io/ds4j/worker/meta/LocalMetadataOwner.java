@@ -590,7 +590,7 @@ public final class LocalMetadataOwner implements MetadataOwner
         {
             return false;
         }
-        if (meta.isExpired(now) || deleted.covers(handover.key(), meta.version(), now))
+        if (meta.isExpired(now))
         {
             retireHandedOver(handover, Removal.DELETED);
             return false;
@@ -600,22 +600,23 @@ public final class LocalMetadataOwner implements MetadataOwner
         final String[] replicas = handover.replicas().stream().filter(holder -> !holder.equals(primary))
             .toArray(String[]::new);
         final boolean[] stale = new boolean[1];
-        final boolean[] deletedMeanwhile = new boolean[1];
+        final boolean[] wasDeleted = new boolean[1];
         final KeyRecord[] replaced = new KeyRecord[1];
         final KeyRecord[] adopted = new KeyRecord[1];
         final RetirementOrder.Turn[] turn = new RetirementOrder.Turn[1];
         records.compute(handover.key(), (k, current) ->
         {
+            // in the same step as the record's change, which a delete remembers itself in: a report racing the
+            // delete must not bring the version back (the ETCD_RESTART run)
+            if (deleted.covers(k, meta.version(), now))
+            {
+                wasDeleted[0] = true;
+                return current;
+            }
             if (current != null && current.version > meta.version())
             {
                 stale[0] = true;
                 return current;
-            }
-            if (current == null && deleted.covers(k, meta.version(), System.currentTimeMillis()))
-            {
-                // deleted since the check above (a holder's report racing the delete, the ETCD_RESTART run)
-                deletedMeanwhile[0] = true;
-                return null;
             }
             if (current != null && current.version == meta.version())
             {
@@ -637,7 +638,7 @@ public final class LocalMetadataOwner implements MetadataOwner
             adopted[0] = fresh;
             return fresh;
         });
-        if (deletedMeanwhile[0])
+        if (wasDeleted[0])
         {
             retireHandedOver(handover, Removal.DELETED);
             return false;

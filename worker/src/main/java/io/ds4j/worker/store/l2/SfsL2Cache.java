@@ -779,8 +779,7 @@ public final class SfsL2Cache implements L2Cache
         if (!Files.exists(layout))
         {
             // Temp and rename, as for records: two workers starting at once write the same bytes.
-            final Path temp = root.resolve(TEMP_PREFIX + ProcessHandle.current().pid() + "-"
-                + HEX.toHexDigits(ThreadLocalRandom.current().nextLong()));
+            final Path temp = temporaryName(root);
             try
             {
                 Files.writeString(temp, LAYOUT_CONTENT, US_ASCII, StandardOpenOption.CREATE_NEW,
