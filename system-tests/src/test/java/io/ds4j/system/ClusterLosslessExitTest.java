@@ -78,6 +78,7 @@ class ClusterLosslessExitTest
             final List<String> refusals = new ArrayList<>();
             final AtomicBoolean writing = new AtomicBoolean(true);
             final Thread writer;
+            final java.time.Instant exitBegan;
             try (DsClient late = cluster.connect(LEAVER))
             {
                 writer = Thread.ofPlatform().start(() ->
@@ -94,7 +95,11 @@ class ClusterLosslessExitTest
                         {
                             synchronized (refusals)
                             {
-                                refusals.add(e.code().name());
+                                if (refusals.size() < 100)
+                                {
+                                    refusals.add(e.code().name() + " at " + java.time.Instant.now() + ": "
+                                        + e.getMessage());
+                                }
                             }
                             if (e.code() != StatusCode.SCALE_DOWN)
                             {
@@ -104,6 +109,7 @@ class ClusterLosslessExitTest
                     }
                 });
                 Thread.sleep(200);
+                exitBegan = java.time.Instant.now();
                 final long stopping = System.nanoTime();
                 cluster.stop(LEAVER);
                 System.out.printf("lossless exit of %d values took %d ms; %s%n", count,
@@ -113,8 +119,13 @@ class ClusterLosslessExitTest
                 writer.join(30_000);
             }
             cluster.awaitRing();
-            assertTrue(refusals.contains(StatusCode.SCALE_DOWN.name()), "writes through the leaving worker are refused"
-                + " with SCALE_DOWN: " + refusals.stream().distinct().toList());
+            assertTrue(refusals.stream().anyMatch(refusal -> refusal.startsWith(StatusCode.SCALE_DOWN.name())),
+                "writes through the leaving worker are refused with SCALE_DOWN (the exit began at " + exitBegan
+                    + "): " + refusals.subList(0, Math.min(3, refusals.size())) + "; the leaver's log: "
+                    + cluster.worker(LEAVER).logTail(400).stream().filter(line -> line.contains("WARN")
+                        || line.contains("ERROR") || line.contains("Exception") || line.contains("\tat ")
+                        || line.contains("stopping") || line.contains("leav")).limit(40).toList() + "; its output: "
+                    + cluster.worker(LEAVER).outTail(40));
             for (final int survivor : List.of(0, 1))
             {
                 try (DsClient client = cluster.connect(survivor))

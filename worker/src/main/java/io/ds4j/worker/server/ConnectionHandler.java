@@ -352,7 +352,8 @@ final class ConnectionHandler implements Runnable
             }
             catch (final DsException e)
             {
-                created.object().release();
+                // the publisher took the buffer's reference and released it: releasing it here again broke the
+                // connection of every client whose shared-memory publish was refused (SCALE_DOWN, NOT_READY, IO_ERROR)
                 failed.add(created.key(), e);
             }
         }
