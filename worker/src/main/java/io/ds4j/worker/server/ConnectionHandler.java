@@ -259,7 +259,8 @@ final class ConnectionHandler implements Runnable
             ProcessHandle.current().pid(), server.workerAddress(),
             server.sharedMemoryEnabled() ? server.unixSocketPath() : "", server.inlineThreshold(),
             server.config().heartbeatIntervalMs(), server.config().clientDeadTimeoutS(),
-            server.config().clientReconnectWaitS(), server.maxFrameLength(), sharedMemory, segments));
+            server.config().clientReconnectWaitS(), server.maxFrameLength(), sharedMemory, segments,
+            server.sharedMemoryEnabled() && server.config().enableFallocate()));
     }
 
     /** KV_CREATE's parameters: those of a set, without NX (as upstream). */
