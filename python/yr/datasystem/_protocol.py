@@ -5,7 +5,7 @@ against the protocol document section by section. All integers are little-endian
 """
 import struct
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 1
 
 # frame header (2.1): length int32, type int16, flags int16, correlation id int64
 HEADER = struct.Struct("<ihhq")
@@ -206,7 +206,7 @@ def write_hello(w, pid, start_ms, client_id, wants_shm):
 class HelloReply:
     __slots__ = ("client_id", "generation", "worker_pid", "worker_address", "unix_socket_path", "inline_threshold",
                  "heartbeat_interval_ms", "client_dead_timeout_s", "client_reconnect_wait_s", "max_frame_length",
-                 "shared_memory", "segments", "pool_reserved")
+                 "shared_memory", "segments")
 
 
 def read_hello(r):
@@ -224,7 +224,6 @@ def read_hello(r):
     h.shared_memory = r.boolean()
     n = r.count(16, 1024)
     h.segments = [(r.i32(), r.string(), r.i64()) for _ in range(n)]
-    h.pool_reserved = r.boolean()
     return h
 
 

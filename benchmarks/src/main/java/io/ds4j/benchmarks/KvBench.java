@@ -96,7 +96,7 @@ final class KvBench implements Callable<Integer>
         }
     }
 
-    static final long MIB = 1L << 20;
+    private static final long MIB = 1L << 20;
     private static final long MAX_OPS = 5_000_000;
     private static final int SMALL_KEYS = 10_000;
     private static final int SET_BATCH = 1999;
@@ -141,8 +141,7 @@ final class KvBench implements Callable<Integer>
     List<String> viewSizes;
 
     @Option(names = "--copy-sizes", paramLabel = "SIZE[,SIZE...]", split = ",", hideParamSyntax = true, defaultValue = "1MiB,64MiB",
-        description = "Value sizes of the copying get/set scenario and of its sets of new keys (default:"
-            + " ${DEFAULT-VALUE}).")
+        description = "Value sizes of the copying get/set scenario (default: ${DEFAULT-VALUE}).")
     List<String> copySizes;
 
     @Option(names = "--batch", paramLabel = "KEYS", defaultValue = "1000",
@@ -462,10 +461,6 @@ final class KvBench implements Callable<Integer>
             if (selected.contains(Scenario.copy))
             {
                 copying(client);
-                for (final String size : copySizes)
-                {
-                    new FreshKeys(this).run(client, worker, parseSize(size));
-                }
             }
             if (selected.contains(Scenario.small) || selected.contains(Scenario.batch))
             {

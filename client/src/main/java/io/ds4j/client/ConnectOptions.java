@@ -22,7 +22,6 @@ public final class ConnectOptions
     private final int requestTimeoutMs;
     private final int reconnectWaitMs;
     private final Transport transport;
-    private final boolean warmPool;
 
     private ConnectOptions(final Builder builder)
     {
@@ -32,7 +31,6 @@ public final class ConnectOptions
         this.requestTimeoutMs = builder.requestTimeoutMs;
         this.reconnectWaitMs = builder.reconnectWaitMs;
         this.transport = builder.transport;
-        this.warmPool = builder.warmPool;
     }
 
     public static Builder builder(final String host, final int port)
@@ -72,12 +70,6 @@ public final class ConnectOptions
         return transport;
     }
 
-    /** Whether a shared-memory client maps every page of a reserved pool in the background (see the builder). */
-    public boolean warmPool()
-    {
-        return warmPool;
-    }
-
     /** Builder; every setter checks its value. */
     public static final class Builder
     {
@@ -87,7 +79,6 @@ public final class ConnectOptions
         private int requestTimeoutMs;
         private int reconnectWaitMs = -1;
         private Transport transport = Transport.AUTO;
-        private boolean warmPool = true;
 
         private Builder(final String host, final int port)
         {
@@ -132,20 +123,6 @@ public final class ConnectOptions
         public Builder transport(final Transport value)
         {
             transport = value;
-            return this;
-        }
-
-        /**
-         * A shared-memory client first writing to a page of the pool takes a page fault for it: 16,384 for a new
-         * 64 MiB key, which made such a set several times slower than its copy. With this on (the default), once
-         * the client has mapped a pool whose pages the worker reserved, a background thread reads one byte of every
-         * page, so later sets and gets find the pages mapped (the kernel maps 16 at a time on a read). It costs this
-         * process about 0.1 s of one core per GiB of pool, once, and page tables of 2 MiB per GiB. Off for a
-         * short-lived process that moves little, or a pool much larger than what the process will touch.
-         */
-        public Builder warmPool(final boolean value)
-        {
-            warmPool = value;
             return this;
         }
 

@@ -10,7 +10,6 @@ import io.ds4j.common.shm.SegmentHeader;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -21,10 +20,6 @@ import java.util.List;
  */
 public final class PoolMapping
 {
-    private static final System.Logger LOG = System.getLogger(PoolMapping.class.getName());
-    /** The smallest page size of the platforms ds4j runs on; touching more often than a larger page costs little. */
-    private static final long PAGE = 4096;
-
     private final long generation;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment[] segments;
@@ -68,38 +63,6 @@ public final class PoolMapping
             mapping.close();
             return null;
         }
-    }
-
-    /**
-     * Reads one byte of every page in a background thread, so the first write to a page of a new key finds it
-     * mapped (ConnectOptions.Builder#warmPool). Only for a pool whose pages the worker reserved: reading an
-     * unreserved page allocates it, and can fail with SIGBUS when /dev/shm is full. A plain read races with no
-     * writer, and stops with the mapping's first access after {@link #close}.
-     */
-    public void warmInBackground()
-    {
-        Thread.ofPlatform().daemon().name("ds4j-pool-warm").start(() ->
-        {
-            final long started = System.nanoTime();
-            long pages = 0;
-            try
-            {
-                for (final MemorySegment segment : segments)
-                {
-                    for (long offset = 0; offset < segment.byteSize() && valid; offset += PAGE)
-                    {
-                        segment.get(ValueLayout.JAVA_BYTE, offset);
-                        pages++;
-                    }
-                }
-                LOG.log(System.Logger.Level.DEBUG, "mapped {0} pool pages in {1} ms", pages,
-                    (System.nanoTime() - started) / 1_000_000);
-            }
-            catch (final IllegalStateException closed)
-            {
-                // the mapping was closed meanwhile (the worker restarted, or this client closed): nothing to warm
-            }
-        });
     }
 
     public long generation()

@@ -135,10 +135,6 @@ public final class WorkerLink implements AutoCloseable
             if (options.transport() == ConnectOptions.Transport.AUTO && !reply.unixSocketPath().isEmpty())
             {
                 mapping = sameSession ? previousMapping : PoolMapping.tryMap(reply.generation(), reply.segments());
-                if (mapping != null && mapping != previousMapping && reply.poolReserved() && options.warmPool())
-                {
-                    mapping.warmInBackground();
-                }
             }
             if (mapping != null)
             {

@@ -31,14 +31,10 @@ public final class HelloCodec
     {
     }
 
-    /**
-     * What the worker answers: the session, its own settings, and the pool's files; {@code poolReserved} says every
-     * page of those files is allocated (posix_fallocate), so a client may touch all of them without running /dev/shm
-     * out of space.
-     */
+    /** What the worker answers: the session, its own settings, and the pool's files. */
     public record Reply(long clientId, long generation, long workerPid, String workerAddress, String unixSocketPath,
         int inlineThreshold, int heartbeatIntervalMs, int clientDeadTimeoutS, int clientReconnectWaitS,
-        int maxFrameLength, boolean sharedMemory, List<Segment> segments, boolean poolReserved)
+        int maxFrameLength, boolean sharedMemory, List<Segment> segments)
     {
     }
 
@@ -76,7 +72,6 @@ public final class HelloCodec
         {
             out.putInt(segment.index()).putString(segment.path()).putLong(segment.size());
         }
-        out.putBoolean(reply.poolReserved());
     }
 
     /** @throws ProtocolException for a field beyond the frame, or more than {@link #MAX_SEGMENTS} segments */
@@ -100,7 +95,6 @@ public final class HelloCodec
             segments.add(new Segment(in.getInt(), in.getString(), in.getLong()));
         }
         return new Reply(clientId, generation, workerPid, workerAddress, unixSocketPath, inlineThreshold,
-            heartbeatIntervalMs, clientDeadTimeoutS, clientReconnectWaitS, maxFrameLength, sharedMemory, segments,
-            in.getBoolean());
+            heartbeatIntervalMs, clientDeadTimeoutS, clientReconnectWaitS, maxFrameLength, sharedMemory, segments);
     }
 }

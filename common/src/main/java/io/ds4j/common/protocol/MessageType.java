@@ -52,7 +52,7 @@ public final class MessageType
     public static final short DEV_SERVE = 65;
 
     /** Bumped whenever a body changes incompatibly; HELLO carries it and the worker refuses another. */
-    public static final int PROTOCOL_VERSION = 2;
+    public static final int PROTOCOL_VERSION = 1;
 
     private MessageType()
     {

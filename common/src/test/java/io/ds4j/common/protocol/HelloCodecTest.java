@@ -31,22 +31,22 @@ class HelloCodecTest
 
         final HelloCodec.Reply answer = new HelloCodec.Reply(99, 123_456, 777, "127.0.0.1:31501",
             "/tmp/ds4j-127.0.0.1_31501.sock", 512_000, 1000, 120, 5, 64 << 20, true,
-            List.of(new HelloCodec.Segment(0, "/dev/shm/ds4j-x-0", 1L << 30)), true);
+            List.of(new HelloCodec.Segment(0, "/dev/shm/ds4j-x-0", 1L << 30)));
         final BodyWriter replied = reply(MessageType.HELLO);
         HelloCodec.writeReply(replied, answer);
         assertEquals(answer, HelloCodec.readReply(readReply(replied)));
         assertSameBody(w -> w.putLong(1).putLong(2).putLong(3).putString("a").putString("").putInt(4).putInt(5)
-            .putInt(6).putInt(7).putInt(8).putBoolean(false).putInt(0).putBoolean(false), w -> HelloCodec.writeReply(w,
-                new HelloCodec.Reply(1, 2, 3, "a", "", 4, 5, 6, 7, 8, false, List.of(), false)));
+            .putInt(6).putInt(7).putInt(8).putBoolean(false).putInt(0), w -> HelloCodec.writeReply(w,
+                new HelloCodec.Reply(1, 2, 3, "a", "", 4, 5, 6, 7, 8, false, List.of())));
     }
 
     @Test
     void anotherProtocolVersionIsRefusedWhateverFollows()
     {
         final DsException e = assertThrows(DsException.class,
-            () -> HelloCodec.readRequest(raw(MessageType.HELLO, w -> w.putInt(3))));
+            () -> HelloCodec.readRequest(raw(MessageType.HELLO, w -> w.putInt(2))));
         assertEquals(StatusCode.CLIENT_WORKER_VERSION_MISMATCH, e.code());
-        assertEquals("client speaks protocol 3, this worker speaks 2; use a matching ds4j client", e.detail());
+        assertEquals("client speaks protocol 2, this worker speaks 1; use a matching ds4j client", e.detail());
         // the right version with a short body is a protocol error
         assertThrows(ProtocolException.class, () -> HelloCodec.readRequest(raw(MessageType.HELLO,
             w -> w.putInt(MessageType.PROTOCOL_VERSION).putLong(1))));

@@ -259,8 +259,7 @@ final class ConnectionHandler implements Runnable
             ProcessHandle.current().pid(), server.workerAddress(),
             server.sharedMemoryEnabled() ? server.unixSocketPath() : "", server.inlineThreshold(),
             server.config().heartbeatIntervalMs(), server.config().clientDeadTimeoutS(),
-            server.config().clientReconnectWaitS(), server.maxFrameLength(), sharedMemory, segments,
-            server.sharedMemoryEnabled() && server.config().enableFallocate()));
+            server.config().clientReconnectWaitS(), server.maxFrameLength(), sharedMemory, segments));
     }
 
     /** KV_CREATE's parameters: those of a set, without NX (as upstream). */
