@@ -352,8 +352,7 @@ final class ConnectionHandler implements Runnable
             }
             catch (final DsException e)
             {
-                // the publisher took the buffer's reference and released it: releasing it here again broke the
-                // connection of every client whose shared-memory publish was refused (SCALE_DOWN, NOT_READY, IO_ERROR)
+                // no release here: the publisher owns the buffer's reference from the call on, and released it
                 failed.add(created.key(), e);
             }
         }
